@@ -1,0 +1,59 @@
+# Two commands: `make run` and `make test`. Everything else is here for the curious.
+SHELL := /bin/bash
+PYTHON_VERSION := 3.12
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Development defaults; override on the command line or in the environment.
+export DEBUG ?= 1
+export PORT ?= 8000
+export HOST ?= 127.0.0.1
+
+.PHONY: run test check lint format typecheck deploy-check install migrate seed protos bench clean
+
+# Find a Python 3.12: python3.12 on PATH, or one managed by pyenv.
+PYTHON_BOOT := $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
+
+$(PY):
+	@test -n "$(PYTHON_BOOT)" || { echo "Python $(PYTHON_VERSION) is needed (python$(PYTHON_VERSION) not found)"; exit 1; }
+	$(PYTHON_BOOT) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: seed
+	$(PY) -m trading_demo.supervisor
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+deploy-check: install
+	DEBUG=0 HTTPS=1 SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+	ALLOWED_HOSTS=trading.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+check: lint typecheck deploy-check
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

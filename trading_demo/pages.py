@@ -1,0 +1,25 @@
+"""Decorators for pages: who may open them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+View = Callable[..., HttpResponse]
+
+
+def manager_required(view: View) -> View:
+    """Signed-out visitors go to the login page; signed-in non-managers get 403."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_manager:  # type: ignore[union-attr]
+            raise PermissionDenied("Managers only.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)

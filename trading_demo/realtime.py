@@ -1,0 +1,125 @@
+"""Real-time plumbing: one `publish()` for every event, sent only after the transaction commits.
+
+Destinations are Channels groups:
+- `user.<id>`: one user's private events (channels trades, portfolio, alerts, metering, approvals);
+- `role.managers`: events every manager sees (channel approvals);
+- `public.<name>.<SYMBOL>`: market data (`prices:AAPL` -> `public.prices.AAPL`).
+Sockets keep their own subscription list and forward only what the client asked for.
+Events carry ids and small payloads; whoever needs more re-reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from trading_demo.models import User
+
+PRIVATE_CHANNELS = frozenset({"trades", "portfolio", "alerts", "metering"})
+MANAGER_CHANNELS = frozenset({"approvals"})
+PUBLIC_PREFIXES = frozenset({"prices", "book"})
+INTERNAL_CHANNEL = "ui"  # events only the page socket renders (no JSON channel)
+MANAGERS_GROUP = "role.managers"
+SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+
+
+def user_group(user_id: object) -> str:
+    return f"user.{user_id}"
+
+
+def public_group(channel: str) -> str:
+    prefix, _, symbol = channel.partition(":")
+    return f"public.{prefix}.{symbol}"
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    ok: bool
+    reason: str = ""
+
+
+def channel_check(channel: str, *, is_manager: bool) -> ChannelCheck:
+    """May a socket of this user subscribe to `channel`?"""
+    if channel in PRIVATE_CHANNELS:
+        return ChannelCheck(True)
+    if channel in MANAGER_CHANNELS:
+        if is_manager:
+            return ChannelCheck(True)
+        return ChannelCheck(False, "forbidden")
+    prefix, sep, symbol = channel.partition(":")
+    if sep and prefix in PUBLIC_PREFIXES:
+        if SYMBOL_RE.match(symbol):
+            return ChannelCheck(True)
+        return ChannelCheck(False, "unknown_channel")
+    return ChannelCheck(False, "unknown_channel")
+
+
+def publish(
+    event: str,
+    data: dict[str, Any],
+    *,
+    channel: str = INTERNAL_CHANNEL,
+    user_ids: Iterable[object] = (),
+    to_managers: bool = False,
+) -> None:
+    """Send `event` once the current transaction commits (at once outside a transaction).
+
+    `channel` is the client channel it belongs to (`trades`, `prices:AAPL`, ...). Private
+    events go to `user_ids`; `to_managers` adds every manager; public channels go to their
+    subscribers. A rolled-back transaction sends nothing.
+    """
+    message = {
+        "type": "event.message",
+        "event": event,
+        "channel": channel,
+        "data": data,
+        "timestamp": timezone.now().isoformat(),
+    }
+    groups = [user_group(user_id) for user_id in user_ids]
+    if to_managers:
+        groups.append(MANAGERS_GROUP)
+    if channel.partition(":")[0] in PUBLIC_PREFIXES:
+        groups.append(public_group(channel))
+    if groups:
+        transaction.on_commit(lambda: _send(groups, message), robust=True)
+
+
+def _send(groups: list[str], message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    # One event-loop hop for all destinations: each async_to_sync call from sync code costs
+    # about 5 ms (ARCHITECTURE.md).
+    async_to_sync(_send_all)(layer, groups, message)
+
+
+async def _send_all(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
+    for group in groups:
+        await layer.group_send(group, message)
+
+
+# Page-socket renderers: event name -> function(user, data) -> HTML with hx-swap-oob elements.
+# Each app registers the partials its pages show, so the socket pushes the same fragments the
+# page rendered in the first place.
+UiRenderer = Callable[["User", dict[str, Any]], str]
+_ui_renderers: dict[str, list[UiRenderer]] = {}
+
+
+def ui_renderer(event: str) -> Callable[[UiRenderer], UiRenderer]:
+    def register(func: UiRenderer) -> UiRenderer:
+        _ui_renderers.setdefault(event, []).append(func)
+        return func
+
+    return register
+
+
+def ui_render(event: str, user: User, data: dict[str, Any]) -> str:
+    return "".join(render(user, data) for render in _ui_renderers.get(event, ()))

@@ -1,0 +1,21 @@
+"""Roles and the Django groups that carry their admin-site permissions.
+
+Each later capability adds its models' permissions here, so one table says who may do what.
+"""
+
+from __future__ import annotations
+
+from trading_demo.models import Role
+
+# Permissions by role as "app_label.codename". Admins are superusers and need none.
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Role.MANAGER: (
+        "trading_demo.view_user",
+        "trading_demo.view_apitoken",
+    ),
+    Role.TRADER: (),
+    Role.VIEWER: (),
+}
+
+# Roles that may sign in to the Django admin site.
+STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER})

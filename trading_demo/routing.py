@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from trading_demo.consumers import EventsConsumer, PageConsumer
+
+websocket_urlpatterns = [
+    path("ws/", EventsConsumer.as_asgi()),
+    path("ws/ui/", PageConsumer.as_asgi()),
+]

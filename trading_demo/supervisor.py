@@ -1,0 +1,135 @@
+"""Runs every process of the project in one terminal (`make run`).
+
+Each child's output is prefixed with its name; Ctrl-C or SIGTERM stops them all; a child that
+dies is reported and restarted with a growing delay (reset after it has stayed up a while).
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+RESTART_DELAYS = (1, 2, 5, 10, 30)
+STABLE_AFTER_SECONDS = 60
+STOP_GRACE_SECONDS = 10
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    failures: int = 0
+    restart_at: float | None = None
+    buffer: bytes = field(default=b"")
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - argv comes from our own table
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        say(self.name, f"started (pid {self.process.pid}): {' '.join(self.argv)}")
+
+
+def processes() -> list[Child]:
+    python = sys.executable
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    return [
+        Child("web", [python, "-m", "daphne", "-b", host, "-p", port,
+                      "trading_demo.asgi:application"]),
+    ]
+
+
+WIDTH = 10
+
+
+def say(name: str, line: str) -> None:
+    sys.stdout.write(f"{name:<{WIDTH}}| {line}\n")
+    sys.stdout.flush()
+
+
+def run(children: list[Child]) -> int:
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    selector = selectors.DefaultSelector()
+    for child in children:
+        child.start()
+        assert child.process is not None and child.process.stdout is not None
+        selector.register(child.process.stdout, selectors.EVENT_READ, child)
+
+    while not stopping:
+        for key, _ in selector.select(timeout=0.5):
+            child = key.data
+            chunk = os.read(key.fd, 65536)
+            if not chunk:
+                selector.unregister(key.fileobj)
+                continue
+            child.buffer += chunk
+            *lines, child.buffer = child.buffer.split(b"\n")
+            for line in lines:
+                say(child.name, line.decode(errors="replace"))
+        now = time.monotonic()
+        for child in children:
+            _watch(child, now, selector)
+
+    say("supervisor", "stopping all processes")
+    for child in children:
+        if child.process and child.process.poll() is None:
+            os.killpg(child.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        if child.process is None:
+            continue
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+    say("supervisor", "all stopped")
+    return 0
+
+
+def _watch(child: Child, now: float, selector: selectors.BaseSelector) -> None:
+    process = child.process
+    if process is None:
+        return
+    code = process.poll()
+    if code is None:
+        if child.failures and now - child.started_at > STABLE_AFTER_SECONDS:
+            child.failures = 0
+        return
+    if child.restart_at is None:
+        delay = RESTART_DELAYS[min(child.failures, len(RESTART_DELAYS) - 1)]
+        child.failures += 1
+        child.restart_at = now + delay
+        say(child.name, f"exited with code {code}; restarting in {delay} s")
+        return
+    if now >= child.restart_at:
+        child.start()
+        assert child.process is not None and child.process.stdout is not None
+        selector.register(child.process.stdout, selectors.EVENT_READ, child)
+
+
+def main() -> int:
+    return run(processes())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from alerts import views as alerts_views
+from metering import views as metering_views
+from oversight import views as oversight_views
+from portfolio import views as portfolio_views
+from trades import views as trades_views
+from trading_demo import api, views
+
+api_patterns = [
+    path("auth/login", api.LoginApi.as_view(), name="api-login"),
+    path("auth/refresh", api.RefreshApi.as_view(), name="api-refresh"),
+    path("auth/logout", api.LogoutApi.as_view(), name="api-logout"),
+    path("auth/me", api.MeApi.as_view(), name="api-me"),
+    path("auth/tokens", api.ApiTokenListCreateApi.as_view(), name="api-tokens"),
+    path("auth/tokens/<uuid:token_id>", api.ApiTokenRevokeApi.as_view(), name="api-token"),
+    path("users", api.UserListCreateApi.as_view(), name="api-users"),
+    path("users/<uuid:user_id>/role", api.UserRoleApi.as_view(), name="api-user-role"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^.*$", api.ApiNotFound.as_view(), name="api-not-found"),
+]
+
+urlpatterns = [
+    path("", trades_views.dashboard, name="dashboard"),
+    path("portfolio/", portfolio_views.portfolio, name="portfolio"),
+    path("analytics/", portfolio_views.analytics, name="analytics"),
+    path("metering/", metering_views.metering, name="metering"),
+    path("alerts/", alerts_views.alerts, name="alerts"),
+    path("approvals/", oversight_views.approvals, name="approvals"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/tokens/", views.token_create, name="settings-token-create"),
+    path(
+        "settings/tokens/<uuid:token_id>/revoke/",
+        views.token_revoke,
+        name="settings-token-revoke",
+    ),
+    path("status/", views.status_lights, name="status-lights"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api-auth/", include("rest_framework.urls")),
+    path("api/", include(api_patterns)),
+]

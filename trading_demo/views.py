@@ -1,0 +1,137 @@
+"""Shell pages: sign-in, settings, the health endpoint and the footer's status lights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from trading_demo import health
+from trading_demo.errors import DomainError
+from trading_demo.models import Severity, Theme, User
+from trading_demo.selectors import api_tokens_for
+from trading_demo.services import api_token_create, api_token_revoke, preferences_update
+from trading_demo.throttling import LoginRateThrottle
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Wrong email or password.",
+        "rate_limited": "Too many sign-in attempts. Wait a minute and try again.",
+    }
+
+    def clean(self) -> dict[str, Any]:
+        if self.request is not None and not LoginRateThrottle().allow_request(
+            self.request,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+        ):
+            raise ValidationError(self.error_messages["rate_limited"], code="rate_limited")
+        return super().clean()
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    results = await health.run_all()
+    healthy = all(result.ok for result in results)
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "checks": {
+            result.name: {
+                "ok": result.ok,
+                "detail": result.detail,
+                "latency_ms": result.latency_ms,
+            }
+            for result in results
+        },
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_GET
+@login_required
+def status_lights(request: HttpRequest) -> HttpResponse:
+    results = async_to_sync(health.run_all)()
+    return render(request, "trading_demo/base.html#status-lights", {"checks": results})
+
+
+def _settings_context(user: User, **extra: Any) -> dict[str, Any]:
+    return {
+        "tokens": api_tokens_for(user=user)[:100],
+        "themes": Theme.choices,
+        "severities": Severity.choices,
+        **extra,
+    }
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if request.method == "POST":
+        try:
+            preferences_update(
+                user=user,
+                theme=request.POST.get("theme"),
+                toast_min_severity=request.POST.get("toast_min_severity"),
+                slack_min_severity=request.POST.get("slack_min_severity"),
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Preferences saved.")
+        if request.htmx:  # type: ignore[attr-defined]
+            # The theme is on <html>: a full refresh is the honest way to apply it.
+            return HttpResponseClientRefresh()
+        return redirect("settings")
+    return render(request, "trading_demo/settings.html", _settings_context(user))
+
+
+@never_cache
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    context: dict[str, Any] = {}
+    try:
+        token, key = api_token_create(user=user, name=request.POST.get("name", ""))
+    except DomainError as exc:
+        context["token_error"] = exc.message
+    else:
+        context["new_token"] = {"name": token.name, "key": key}
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(
+            request, "trading_demo/settings.html#tokens", _settings_context(user, **context)
+        )
+    return render(request, "trading_demo/settings.html", _settings_context(user, **context))
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: Any) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        api_token_revoke(user=user, token_id=token_id)
+    except DomainError as exc:
+        if exc.code == "not_found":
+            return HttpResponse("No such token.", status=404)
+        raise
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "trading_demo/settings.html#tokens", _settings_context(user))
+    return redirect("settings")
