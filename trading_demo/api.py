@@ -46,8 +46,14 @@ class MeOutput(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "email", "role", "display_name", "theme",
-            "toast_min_severity", "slack_min_severity", "date_joined",
+            "id",
+            "email",
+            "role",
+            "display_name",
+            "theme",
+            "toast_min_severity",
+            "slack_min_severity",
+            "date_joined",
         ]
 
 
@@ -70,7 +76,8 @@ class LoginApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(
-            request, username=data.validated_data["email"].lower(),
+            request,
+            username=data.validated_data["email"].lower(),
             password=data.validated_data["password"],
         )
         if user is None:
@@ -89,7 +96,11 @@ class RefreshApi(APIView):
     class InputSerializer(serializers.Serializer):
         refresh = serializers.CharField(max_length=2048)
 
-    @extend_schema(request=InputSerializer)
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        refresh = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -102,7 +113,10 @@ class RefreshApi(APIView):
             # simplejwt raises InvalidToken (an AuthenticationFailed) for blacklisted tokens.
             raise NotAuthenticated("Refresh token is invalid, expired or revoked.") from exc
         return Response(
-            {"token": refresh.validated_data["access"], "refresh": refresh.validated_data["refresh"]}
+            {
+                "token": refresh.validated_data["access"],
+                "refresh": refresh.validated_data["refresh"],
+            }
         )
 
 
@@ -238,6 +252,7 @@ class ApiNotFound(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
     throttle_classes: list[Any] = []
+    schema = None
 
     def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise NotFound(f"No API endpoint at {request.path}.")

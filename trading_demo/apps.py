@@ -5,3 +5,6 @@ class TradingDemoConfig(AppConfig):
     name = "trading_demo"
     verbose_name = "Users and access"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from trading_demo import schema, ui  # noqa: F401  (registers renderers, schema extensions)

@@ -74,7 +74,7 @@ class EventsConsumer(_EventConsumer):
     """`/ws/`: clients subscribe to channels and receive `{"event", "data", "timestamp"}`."""
 
     async def connect(self) -> None:
-        self.groups = []
+        self.groups: list[str] = []
         self.subscriptions: set[str] = set()
         self.client_id = str(uuid.uuid4())
         self._auth_timer: asyncio.Task[None] | None = None
@@ -92,8 +92,13 @@ class EventsConsumer(_EventConsumer):
 
     async def _authenticated(self, user: User) -> None:
         await self._join_user_groups(user)
-        await self._send_json({"type": "connected", "client_id": self.client_id,
-                               "user": {"id": str(user.pk), "role": user.role}})
+        await self._send_json(
+            {
+                "type": "connected",
+                "client_id": self.client_id,
+                "user": {"id": str(user.pk), "role": user.role},
+            }
+        )
 
     async def disconnect(self, code: int) -> None:
         if self._auth_timer is not None:
@@ -172,8 +177,7 @@ class EventsConsumer(_EventConsumer):
         if message["channel"] not in self.subscriptions:
             return
         await self._send_json(
-            {"event": message["event"], "data": message["data"],
-             "timestamp": message["timestamp"]}
+            {"event": message["event"], "data": message["data"], "timestamp": message["timestamp"]}
         )
 
     async def _error(self, code: str, text: str, **extra: Any) -> None:
@@ -191,7 +195,7 @@ class PageConsumer(_EventConsumer):
     """
 
     async def connect(self) -> None:
-        self.groups = []
+        self.groups: list[str] = []
         user = self._session_user()
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -206,9 +210,10 @@ class PageConsumer(_EventConsumer):
             if key != "channels":
                 continue
             for channel in value.replace("%3A", ":").split(",")[:MAX_SUBSCRIPTIONS]:
-                if channel.partition(":")[0] in PUBLIC_PREFIXES and channel_check(
-                    channel, is_manager=user.is_manager
-                ).ok:
+                if (
+                    channel.partition(":")[0] in PUBLIC_PREFIXES
+                    and channel_check(channel, is_manager=user.is_manager).ok
+                ):
                     await self._join(public_group(channel))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -217,8 +222,6 @@ class PageConsumer(_EventConsumer):
 
     async def event_message(self, message: dict[str, Any]) -> None:
         assert self.user is not None
-        html = await database_sync_to_async(ui_render)(
-            message["event"], self.user, message["data"]
-        )
+        html = await database_sync_to_async(ui_render)(message["event"], self.user, message["data"])
         if html:
             await self.send(text_data=html)

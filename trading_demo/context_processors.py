@@ -25,7 +25,6 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     items.append(("settings", "Settings"))
     current = request.resolver_match.url_name if request.resolver_match else ""
     nav = [
-        {"url": reverse(name), "label": label, "current": name == current}
-        for name, label in items
+        {"url": reverse(name), "label": label, "current": name == current} for name, label in items
     ]
     return {"theme": user.theme, "nav": nav}

@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 class DomainError(Exception):
     """A rule of the product said no. Services raise these; the API maps them to HTTP."""
 
-    code = "conflict"
-    status_code = status.HTTP_409_CONFLICT
+    code: str = "conflict"
+    status_code: int = status.HTTP_409_CONFLICT
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -86,9 +86,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     set_rollback()
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
-        return Response(
-            error_body(exc.code, exc.message, exc.details), status=exc.status_code
-        )
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -120,7 +118,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, exceptions.NotAcceptable):
         return Response(error_body("not_acceptable", str(exc.detail)), status=406)
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        wait = int(getattr(exc, "wait", None) or 1)
         headers["Retry-After"] = str(wait)
         body = error_body(
             "rate_limited",

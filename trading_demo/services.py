@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from trading_demo.errors import NotFound, ValidationFailed
 from trading_demo.models import ApiToken, Role, Severity, Theme, User
+from trading_demo.realtime import publish
 from trading_demo.roles import ROLE_PERMISSIONS, STAFF_ROLES
 
 MAX_ACTIVE_TOKENS = 20
@@ -22,7 +24,7 @@ def roles_sync() -> dict[str, Group]:
     groups: dict[str, Group] = {}
     for role in Role:
         group, _ = Group.objects.get_or_create(name=role.value)
-        wanted = []
+        wanted: list[Permission] = []
         for dotted in ROLE_PERMISSIONS.get(role, ()):
             app_label, codename = dotted.split(".", 1)
             wanted.extend(
@@ -91,6 +93,7 @@ def preferences_update(
         setattr(user, field, value)
     if changes:
         user.save(update_fields=list(changes))
+        publish("preferences:updated", {"theme": user.theme}, user_ids=[user.pk])
     return user
 
 
@@ -117,7 +120,7 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 
 @transaction.atomic
-def api_token_revoke(*, user: User, token_id: object) -> ApiToken:
+def api_token_revoke(*, user: User, token_id: UUID | str) -> ApiToken:
     token = ApiToken.objects.select_for_update().filter(user=user, pk=token_id).first()
     if token is None:
         raise NotFound("No such token.")

@@ -46,8 +46,9 @@ def processes() -> list[Child]:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     return [
-        Child("web", [python, "-m", "daphne", "-b", host, "-p", port,
-                      "trading_demo.asgi:application"]),
+        Child(
+            "web", [python, "-m", "daphne", "-b", host, "-p", port, "trading_demo.asgi:application"]
+        ),
     ]
 
 

@@ -13,6 +13,14 @@
   document.addEventListener("htmx:wsClose", function () { setSocketState("down", "reconnecting"); });
   document.addEventListener("htmx:wsError", function () { setSocketState("down", "error"); });
 
+  // Theme changed in another tab (pushed over the page socket as an out-of-band swap).
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var el = event.target;
+    if (el && el.id === "theme-sync") {
+      document.documentElement.setAttribute("data-theme", el.getAttribute("data-theme-sync"));
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest("[data-nav-toggle]");
     if (!toggle) return;
