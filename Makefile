@@ -10,7 +10,7 @@ export DEBUG ?= 1
 export PORT ?= 8000
 export HOST ?= 127.0.0.1
 
-.PHONY: run test check lint format typecheck deploy-check install migrate seed protos bench clean
+.PHONY: run test check lint format typecheck deploy-check install migrate seed certs screenshots clean
 
 # Find a Python 3.12: python3.12 on PATH, or one managed by pyenv.
 PYTHON_BOOT := $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
@@ -57,3 +57,13 @@ check: lint typecheck deploy-check
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# A self-signed certificate for docker-compose's nginx (localhost only).
+certs:
+	mkdir -p deploy/certs
+	openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
+	  -keyout deploy/certs/tls.key -out deploy/certs/tls.crt
+
+# Browser tests write their screenshots into docs/screenshots for the README.
+screenshots: install
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser -q
