@@ -234,6 +234,8 @@ X_FRAME_OPTIONS = "DENY"
 
 # Behind the TLS-terminating proxy (docker-compose's nginx) set HTTPS=1.
 HTTPS = env.bool("HTTPS", default=False)
+if HTTPS and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production (HTTPS=1).")
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True

@@ -232,3 +232,16 @@ def test_api_rate_limit_gives_retry_after(client_for, trader, monkeypatch):
     assert [r.status_code for r in responses] == [200, 200, 429]
     assert responses[2].json()["error"] == "rate_limited"
     assert int(responses[2].headers["Retry-After"]) > 0
+
+
+def test_unexpected_error_is_500_in_shared_shape(client_for, trader, monkeypatch):
+    import trading_demo.api
+
+    def broken(**kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(trading_demo.api, "api_tokens_for", broken)
+    response = client_for(trader).get("/api/auth/tokens")
+    assert response.status_code == 500
+    assert response.json()["error"] == "server_error"
+    assert "disk on fire" not in response.content.decode()

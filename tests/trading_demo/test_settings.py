@@ -64,3 +64,9 @@ def test_seed_demo_is_idempotent():
     assert manager.is_staff and not manager.is_superuser
     assert manager.groups.get().name == "manager"
     assert manager.has_perm("trading_demo.view_user")
+
+
+def test_production_refuses_debug():
+    result = django_setup({"DEBUG": "1", "HTTPS": "1", "SECRET_KEY": "k" * 50})
+    assert result.returncode != 0
+    assert "DEBUG must be off" in result.stderr
