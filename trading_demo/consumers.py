@@ -21,6 +21,7 @@ from trading_demo.realtime import (
     PUBLIC_PREFIXES,
     channel_check,
     public_group,
+    relay_start,
     ui_render,
     user_group,
 )
@@ -60,6 +61,7 @@ class _EventConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def _join_user_groups(self, user: User) -> None:
+        relay_start()
         self.user = user
         await self._join(user_group(user.pk))
 

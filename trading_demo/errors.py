@@ -144,3 +144,28 @@ def _auth_header(context: dict[str, Any]) -> dict[str, str]:
         if value:
             return {"WWW-Authenticate": value}
     return {}
+
+
+class Unprocessable(DomainError):
+    code = "unprocessable"
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class InsufficientFunds(Unprocessable):
+    code = "insufficient_funds"
+
+
+class InsufficientPosition(Unprocessable):
+    code = "insufficient_position"
+
+
+class SymbolHalted(Unprocessable):
+    code = "symbol_halted"
+
+
+class NotCancelable(Conflict):
+    code = "not_cancelable"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"

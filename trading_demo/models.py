@@ -111,3 +111,15 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class RelayEvent(models.Model):
+    """An event published by a process without a shared channel layer (the market simulator
+    when REDIS_URL is unset). Each web process relays new rows to its own sockets."""
+
+    groups = models.JSONField()
+    message = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.message.get('event')} #{self.pk}"

@@ -10,13 +10,19 @@ Events carry ids and small payloads; whoever needs more re-reads it.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -92,7 +98,93 @@ def publish(
         transaction.on_commit(lambda: _send(groups, message), robust=True)
 
 
+_last_sent: dict[str, float] = {}
+
+
+def publish_throttled(channel: str, event: str, data: dict[str, Any]) -> None:
+    """`publish` a public market event at most once per BOOK_EVENT_INTERVAL_SECONDS per channel
+    and event in this process. The market process re-publishes every tick, so a skipped
+    update is superseded within a second."""
+    key = f"{channel}|{event}"
+    now = time.monotonic()
+    if now - _last_sent.get(key, 0.0) < settings.BOOK_EVENT_INTERVAL_SECONDS:
+        return
+    _last_sent[key] = now
+    publish(event, data, channel=channel)
+
+
+# --- relay through the database ----------------------------------------------------------
+# Without Redis each process has its own in-memory channel layer, so the market process
+# cannot reach the web process's sockets directly. It stores its events instead, and every web
+# process polls for new ones while it has sockets open.
+_relay_through_database = False
+RELAY_POLL_SECONDS = 0.2
+RELAY_KEEP_SECONDS = 120
+logger = logging.getLogger(__name__)
+
+
+def use_database_relay_if_needed() -> bool:
+    """For processes other than web: relay events through the database when the channel layer
+    is in-memory (no REDIS_URL). Returns whether it does."""
+    global _relay_through_database
+    _relay_through_database = isinstance(get_channel_layer(), InMemoryChannelLayer)
+    return _relay_through_database
+
+
+def relay_prune(*, older_than_seconds: int = RELAY_KEEP_SECONDS) -> int:
+    from trading_demo.models import RelayEvent
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    deleted, _ = RelayEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+_relay_task: asyncio.Task[None] | None = None
+
+
+def relay_start() -> None:
+    """Start this web process's relay poller (idempotent; called when a socket connects)."""
+    global _relay_task
+    if not isinstance(get_channel_layer(), InMemoryChannelLayer):
+        return
+    if _relay_task is None or _relay_task.done():
+        _relay_task = asyncio.get_running_loop().create_task(_relay_loop())
+
+
+def _relay_latest_id() -> int:
+    from trading_demo.models import RelayEvent
+
+    latest = RelayEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    return latest or 0
+
+
+def _relay_fetch(after: int) -> list[tuple[int, list[str], dict[str, Any]]]:
+    from trading_demo.models import RelayEvent
+
+    rows = RelayEvent.objects.filter(id__gt=after).order_by("id")[:500]
+    return [(row.id, row.groups, row.message) for row in rows]
+
+
+async def _relay_loop() -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    last = await database_sync_to_async(_relay_latest_id)()
+    while True:
+        try:
+            for event_id, groups, message in await database_sync_to_async(_relay_fetch)(last):
+                await _send_all(layer, groups, message)
+                last = event_id
+        except Exception:  # the relay must outlive a database hiccup
+            logger.exception("relay poll failed")
+        await asyncio.sleep(RELAY_POLL_SECONDS)
+
+
 def _send(groups: list[str], message: dict[str, Any]) -> None:
+    if _relay_through_database:
+        from trading_demo.models import RelayEvent
+
+        RelayEvent.objects.create(groups=groups, message=message)
+        return
     layer = get_channel_layer()
     if layer is None:
         return

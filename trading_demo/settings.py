@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -261,3 +262,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# Trading defaults (ARCHITECTURE.md "Defaults").
+STARTING_CASH = env.str("STARTING_CASH", default="100000.00")
+PRICE_COLLAR_PCT = env.int("PRICE_COLLAR_PCT", default=10)
+MAX_ORDER_QUANTITY = env.int("MAX_ORDER_QUANTITY", default=1_000_000)
+CONFIRM_ORDER_EQUITY_PCT = env.int("CONFIRM_ORDER_EQUITY_PCT", default=10)
+# The simulated market: a seeded geometric random walk every MARKET_TICK_SECONDS; each real
+# second stands for MARKET_TIME_SCALE seconds of a trading year, so prices move visibly.
+MARKET_SEED = env.int("MARKET_SEED", default=20251226)
+MARKET_TICK_SECONDS = env.float("MARKET_TICK_SECONDS", default=1.0)
+MARKET_TIME_SCALE = env.float("MARKET_TIME_SCALE", default=60.0)
+MARKET_SESSION_MINUTES = env.int("MARKET_SESSION_MINUTES", default=60)
+MARKET_MAKER_LEVELS = env.int("MARKET_MAKER_LEVELS", default=5)
+BOOK_EVENT_INTERVAL_SECONDS = env.float("BOOK_EVENT_INTERVAL_SECONDS", default=0.25)

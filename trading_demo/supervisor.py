@@ -49,6 +49,7 @@ def processes() -> list[Child]:
         Child(
             "web", [python, "-m", "daphne", "-b", host, "-p", port, "trading_demo.asgi:application"]
         ),
+        Child("market", [python, "manage.py", "run_market"]),
     ]
 
 

@@ -9,6 +9,7 @@ from alerts import views as alerts_views
 from metering import views as metering_views
 from oversight import views as oversight_views
 from portfolio import views as portfolio_views
+from trades import urls as trades_urls
 from trades import views as trades_views
 from trading_demo import api, views
 
@@ -21,6 +22,7 @@ api_patterns = [
     path("auth/tokens/<uuid:token_id>", api.ApiTokenRevokeApi.as_view(), name="api-token"),
     path("users", api.UserListCreateApi.as_view(), name="api-users"),
     path("users/<uuid:user_id>/role", api.UserRoleApi.as_view(), name="api-user-role"),
+    *trades_urls.api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^.*$", api.ApiNotFound.as_view(), name="api-not-found"),
@@ -28,6 +30,7 @@ api_patterns = [
 
 urlpatterns = [
     path("", trades_views.dashboard, name="dashboard"),
+    *trades_urls.page_urlpatterns,
     path("portfolio/", portfolio_views.portfolio, name="portfolio"),
     path("analytics/", portfolio_views.analytics, name="analytics"),
     path("metering/", metering_views.metering, name="metering"),

@@ -9,6 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from portfolio.services import account_ensure
+from trades.market import SYMBOLS
+from trades.services import symbols_seed
 from trading_demo.models import Role, User
 from trading_demo.services import roles_sync, user_create, user_set_role
 
@@ -22,11 +25,13 @@ DEMO_USERS = (
 
 
 class Command(BaseCommand):
-    help = "Create the demo users and role groups."
+    help = "Create the demo users (with their accounts), the role groups and the symbols."
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         roles_sync()
+        created = symbols_seed(rows=[(code, *values) for code, values in SYMBOLS.items()])
+        self.stdout.write(f"{len(SYMBOLS)} symbols ready ({created} new).")
         password = settings.DEMO_PASSWORD
         for email, role, name in DEMO_USERS:
             user = User.objects.filter(email=email).first()
@@ -37,4 +42,5 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
                 user_set_role(user=user, role=role)
+            account_ensure(user=User.objects.get(email=email))
         self.stdout.write(self.style.SUCCESS(f"{len(DEMO_USERS)} demo users ready."))

@@ -1,0 +1,388 @@
+"""Trade and market API (ARCHITECTURE.md "HTTP API")."""
+
+from __future__ import annotations
+
+import csv
+import re
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trades.models import Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
+from trades.selectors import (
+    candles_for,
+    fills_of,
+    order_book,
+    order_get,
+    orders_for,
+    quote_for,
+    symbol_get,
+    symbols_list,
+    tape_for,
+)
+from trades.services import OrderRequest, order_cancel, order_submit
+from trading_demo.errors import NotFound
+from trading_demo.pagination import Cursor
+from trading_demo.permissions import ReadOnlyOrCanTrade
+
+SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+CLIENT_ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,48}$")
+EXPORT_MAX_ROWS = 10_000
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: no strings, no fractions, no booleans."""
+
+    default_error_messages = {"strict": "Must be a whole number (a JSON integer)."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("strict")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
+def price_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        **kwargs,
+    )
+
+
+class FillOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    quantity = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class OrderOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    client_order_id = serializers.CharField()
+    symbol = serializers.CharField(source="symbol_id")
+    type = serializers.CharField(source="side")
+    order_type = serializers.CharField()
+    time_in_force = serializers.CharField()
+    quantity = serializers.IntegerField()
+    price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    stop_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    filled_quantity = serializers.IntegerField()
+    average_fill_price = serializers.DecimalField(max_digits=16, decimal_places=4, allow_null=True)
+    status = serializers.CharField()
+    status_reason = serializers.CharField()
+    risk_level = serializers.CharField(allow_null=True)
+    risk_score = serializers.IntegerField(allow_null=True)
+    fills = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_fills(self, order: Order) -> list[dict[str, Any]]:
+        return FillOutput(fills_of(order), many=True).data  # type: ignore[return-value]
+
+    def to_representation(self, instance: Order) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["risk_level"] = instance.risk_level or None
+        return data
+
+
+class OrderListCreateApi(APIView):
+    permission_classes = [ReadOnlyOrCanTrade]
+
+    class InputSerializer(serializers.Serializer):
+        symbol = serializers.CharField(max_length=10)
+        type = serializers.ChoiceField(choices=Side.choices)
+        quantity = StrictIntegerField(min_value=1, max_value=settings.MAX_ORDER_QUANTITY)
+        order_type = serializers.ChoiceField(choices=OrderType.choices, default=OrderType.MARKET)
+        price = price_field()
+        stop_price = price_field()
+        time_in_force = serializers.ChoiceField(
+            choices=TimeInForce.choices, default=TimeInForce.GTC
+        )
+        client_order_id = serializers.CharField(max_length=48, required=False)
+
+        def validate_symbol(self, value: str) -> str:
+            if not SYMBOL_RE.match(value):
+                raise serializers.ValidationError(
+                    "Use the symbol's code in capitals, 1 to 10 characters (e.g. AAPL)."
+                )
+            if not Symbol.objects.filter(pk=value).exists():
+                raise serializers.ValidationError(f"Unknown symbol {value}.")
+            return value
+
+        def validate_client_order_id(self, value: str) -> str:
+            if not CLIENT_ORDER_ID_RE.match(value):
+                raise serializers.ValidationError("Up to 48 letters, digits or _ . : - characters.")
+            return value
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            kind = attrs["order_type"]
+            errors: dict[str, str] = {}
+            needs_price = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+            needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
+            if needs_price and attrs.get("price") is None:
+                errors["price"] = f"A {kind} order needs a limit price."
+            if not needs_price and attrs.get("price") is not None:
+                errors["price"] = f"A {kind} order takes no limit price."
+            if needs_stop and attrs.get("stop_price") is None:
+                errors["stop_price"] = f"A {kind} order needs a stop price."
+            if not needs_stop and attrs.get("stop_price") is not None:
+                errors["stop_price"] = f"A {kind} order takes no stop price."
+            if errors:
+                raise serializers.ValidationError(errors)
+            return attrs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("symbol", str),
+            OpenApiParameter("status", str),
+            OpenApiParameter("since", str, description="ISO 8601 time"),
+            OpenApiParameter("limit", int, description="page size, at most 500"),
+        ],
+        responses={200: OrderOutput(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = OrderFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = Cursor()
+        page = paginator.paginate_queryset(
+            orders_for(user=request.user, **filters.validated_data),  # type: ignore[arg-type]
+            request,
+            view=self,
+        )
+        return paginator.get_paginated_response(OrderOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: OrderOutput, 200: OrderOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["side"] = values.pop("type")
+        values.setdefault("client_order_id", f"auto-{uuid.uuid4().hex}")
+        result = order_submit(user=request.user, request=OrderRequest(**values))  # type: ignore[arg-type]
+        order = order_get(user=request.user, order_id=result.order.pk)  # type: ignore[arg-type]
+        assert order is not None
+        code: int
+        if not result.created:
+            code = status.HTTP_200_OK
+        elif order.status == OrderStatus.PENDING_APPROVAL:
+            code = status.HTTP_202_ACCEPTED
+        else:
+            code = status.HTTP_201_CREATED
+        return Response(OrderOutput(order).data, status=code)
+
+
+class OrderFilters(serializers.Serializer):
+    symbol = serializers.CharField(max_length=10, required=False)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    since = serializers.DateTimeField(required=False)
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [ReadOnlyOrCanTrade]
+
+    @extend_schema(responses={200: OrderOutput})
+    def get(self, request: Request, order_id: UUID) -> Response:
+        order = order_get(user=request.user, order_id=order_id)  # type: ignore[arg-type]
+        if order is None:
+            raise NotFound("No such order.")
+        return Response(OrderOutput(order).data)
+
+    @extend_schema(responses={200: OrderOutput})
+    def delete(self, request: Request, order_id: UUID) -> Response:
+        order_cancel(user=request.user, order_id=order_id)  # type: ignore[arg-type]
+        order = order_get(user=request.user, order_id=order_id)  # type: ignore[arg-type]
+        return Response(OrderOutput(order).data)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+class OrderExportApi(APIView):
+    """The trade history as CSV: one row per fill, then orders without fills (newest first,
+    at most 10,000 orders)."""
+
+    permission_classes = [ReadOnlyOrCanTrade]
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        orders = orders_for(user=request.user)[:EXPORT_MAX_ROWS]  # type: ignore[arg-type]
+        writer = csv.writer(_Echo())
+
+        def rows() -> Iterator[str]:
+            yield writer.writerow(
+                [
+                    "order_id",
+                    "client_order_id",
+                    "created_at",
+                    "symbol",
+                    "type",
+                    "order_type",
+                    "time_in_force",
+                    "quantity",
+                    "limit_price",
+                    "stop_price",
+                    "status",
+                    "fill_id",
+                    "fill_time",
+                    "fill_quantity",
+                    "fill_price",
+                ]
+            )
+            for order in orders.iterator(chunk_size=500):
+                base = [
+                    order.pk,
+                    order.client_order_id,
+                    order.created_at.isoformat(),
+                    order.symbol_id,
+                    order.side,
+                    order.order_type,
+                    order.time_in_force,
+                    order.quantity,
+                    order.price or "",
+                    order.stop_price or "",
+                    order.status,
+                ]
+                fills = fills_of(order)
+                if not fills:
+                    yield writer.writerow([*base, "", "", "", ""])
+                for fill in fills:
+                    yield writer.writerow(
+                        [*base, fill.pk, fill.created_at.isoformat(), fill.quantity, fill.price]
+                    )
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="trade-history.csv"'
+        return response
+
+
+# --- market ------------------------------------------------------------------------------
+
+
+class SymbolOutput(serializers.Serializer):
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    reference_price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    last_price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    session_open_price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    change = serializers.DecimalField(max_digits=14, decimal_places=2)
+    change_pct = serializers.DecimalField(max_digits=8, decimal_places=2)
+    volatility = serializers.DecimalField(max_digits=6, decimal_places=4)
+    tick_size = serializers.DecimalField(max_digits=6, decimal_places=2)
+    halted = serializers.BooleanField()
+
+
+def _symbol_or_404(code: str) -> Symbol:
+    symbol = symbol_get(code=code) if SYMBOL_RE.match(code) else None
+    if symbol is None:
+        raise NotFound(f"Unknown symbol {code}.")
+    return symbol
+
+
+class SymbolListApi(APIView):
+    @extend_schema(responses={200: SymbolOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response({"results": SymbolOutput(symbols_list()[:100], many=True).data})
+
+
+class QuoteApi(APIView):
+    @extend_schema(responses={200: SymbolOutput})
+    def get(self, request: Request, symbol: str) -> Response:
+        quote = quote_for(symbol=_symbol_or_404(symbol))
+        body = SymbolOutput(quote.symbol).data | {
+            "bid": None if quote.bid is None else str(quote.bid),
+            "ask": None if quote.ask is None else str(quote.ask),
+        }
+        return Response(body)
+
+
+class BookLevelOutput(serializers.Serializer):
+    price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    quantity = serializers.IntegerField()
+    orders = serializers.IntegerField()
+    own_quantity = serializers.IntegerField()
+
+
+class BookOutput(serializers.Serializer):
+    symbol = serializers.CharField()
+    bids = BookLevelOutput(many=True)
+    asks = BookLevelOutput(many=True)
+    spread = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+
+
+class BookApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("levels", int, description="1 to 50")],
+        responses={200: BookOutput},
+    )
+    def get(self, request: Request, symbol: str) -> Response:
+        levels = _bounded_int(request, "levels", default=10, high=50)
+        book = order_book(symbol=_symbol_or_404(symbol), levels=levels, viewer=request.user)  # type: ignore[arg-type]
+        return Response(BookOutput(book).data)
+
+
+class CandleOutput(serializers.Serializer):
+    start = serializers.DateTimeField()
+    open = serializers.DecimalField(max_digits=14, decimal_places=2)
+    high = serializers.DecimalField(max_digits=14, decimal_places=2)
+    low = serializers.DecimalField(max_digits=14, decimal_places=2)
+    close = serializers.DecimalField(max_digits=14, decimal_places=2)
+    volume = serializers.IntegerField()
+
+
+class CandlesApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("minutes", int, description="1 to 500")],
+        responses={200: CandleOutput(many=True)},
+    )
+    def get(self, request: Request, symbol: str) -> Response:
+        minutes = _bounded_int(request, "minutes", default=120, high=500)
+        candles = candles_for(symbol=_symbol_or_404(symbol), minutes=minutes)
+        return Response(
+            {"symbol": symbol, "interval": "1m", "results": CandleOutput(candles, many=True).data}
+        )
+
+
+class TapeOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    quantity = serializers.IntegerField()
+    aggressor_side = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class TapeApi(APIView):
+    @extend_schema(responses={200: TapeOutput(many=True)})
+    def get(self, request: Request, symbol: str) -> Response:
+        paginator = Cursor()
+        page = paginator.paginate_queryset(
+            tape_for(symbol=_symbol_or_404(symbol)), request, view=self
+        )
+        return paginator.get_paginated_response(TapeOutput(page, many=True).data)
+
+
+def _bounded_int(request: Request, name: str, *, default: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        from trading_demo.errors import ValidationFailed
+
+        raise ValidationFailed(
+            f"{name}: a whole number from 1 to {high}.", details={name: [f"1 to {high}"]}
+        )
+    return int(raw)

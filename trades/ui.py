@@ -1,0 +1,62 @@
+"""Page-socket fragments for the Dashboard: the same partials the page renders, pushed as
+out-of-band swaps when the market or the user's orders change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from portfolio.selectors import account_summary
+from trades.selectors import symbol_get
+from trades.views import history_context, market_context
+from trading_demo.models import User
+from trading_demo.realtime import ui_renderer
+
+PAGE = "trades/dashboard.html"
+ORDER_EVENTS = (
+    "trade:created",
+    "trade:executed",
+    "trade:cancelled",
+    "trade:rejected",
+    "trade:expired",
+    "trade:pending_approval",
+)
+
+
+@ui_renderer("book:updated")
+def market_panels(user: User, data: dict[str, Any]) -> str:
+    symbol = symbol_get(code=data["symbol"])
+    if symbol is None:
+        return ""
+    context = {**market_context(symbol, user), "oob": True, "user": user}
+    return "".join(
+        render_to_string(f"{PAGE}#{part}", context) for part in ("chart", "order-book", "tape")
+    )
+
+
+@ui_renderer("price:tick")
+def quote_values(user: User, data: dict[str, Any]) -> str:
+    symbol = symbol_get(code=data["symbol"])
+    if symbol is None:
+        return ""
+    return render_to_string(f"{PAGE}#quote-values", {"s": symbol, "oob": True})
+
+
+def _orders_and_account(user: User, data: dict[str, Any]) -> str:
+    history = render_to_string(
+        f"{PAGE}#history", {**history_context(user), "oob_history": True, "user": user}
+    )
+    account = render_to_string(
+        "portfolio/summary.html", {"summary": account_summary(user=user), "oob": True}
+    )
+    return history + account
+
+
+for _event in ORDER_EVENTS:
+    ui_renderer(_event)(_orders_and_account)
+ui_renderer("portfolio:updated")(
+    lambda user, data: render_to_string(
+        "portfolio/summary.html", {"summary": account_summary(user=user), "oob": True}
+    )
+)
