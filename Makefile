@@ -10,7 +10,7 @@ export DEBUG ?= 1
 export PORT ?= 8000
 export HOST ?= 127.0.0.1
 
-.PHONY: run test check lint format typecheck deploy-check install migrate seed certs screenshots clean
+.PHONY: run test check lint format typecheck deploy-check install migrate seed certs screenshots clean protos protos-check bench bench-engine bench-orders
 
 # Find a Python 3.12: python3.12 on PATH, or one managed by pyenv.
 PYTHON_BOOT := $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
@@ -53,7 +53,22 @@ deploy-check: install
 	DEBUG=0 HTTPS=1 SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 	ALLOWED_HOSTS=trading.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
-check: lint typecheck deploy-check
+protos: install
+	$(PY) -m trading_demo.protogen
+
+protos-check: install
+	$(PY) -m trading_demo.protogen --check
+
+# Speed is measured here, never by timed tests.
+bench-engine: install
+	$(PY) -m bench.engine
+
+bench-orders: install
+	$(PY) -m bench.orders
+
+bench: bench-engine bench-orders
+
+check: lint typecheck deploy-check protos-check
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -127,8 +127,11 @@ def order_submit(*, user: User, request: OrderRequest) -> SubmitResult:
 
 
 def _idempotent_replay(*, user: User, request: OrderRequest) -> Order | None:
-    existing = Order.objects.filter(user=user, client_order_id=request.client_order_id).first()
-    if existing is None:
+    try:
+        # get(), not first(): first() would sort by the default ordering and make SQLite walk
+        # the user's whole order history instead of the unique index.
+        existing = Order.objects.get(user=user, client_order_id=request.client_order_id)
+    except Order.DoesNotExist:
         return None
     if existing.request_fingerprint != request.fingerprint():
         raise IdempotencyConflict(

@@ -147,7 +147,7 @@ def order_estimate(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     symbol = _selected_symbol(request)
     values, errors = _parse_form(request.POST)
-    context: dict[str, Any] = {"errors": errors}
+    context: dict[str, Any] = {"errors": errors, "form": {"type": request.POST.get("type")}}
     if not errors and symbol is not None:
         context["estimate"] = _estimate(values, symbol, user)
     return render(request, "trades/dashboard.html#estimate", context)
@@ -161,7 +161,10 @@ def order_place(request: HttpRequest) -> HttpResponse:
     if symbol is None:
         return redirect("dashboard")
     form = {field: request.POST.get(field, "") for field in (*FORM_FIELDS, "form_nonce")}
-    context: dict[str, Any] = {"form": form, "choices": _choices(), "symbol": symbol}
+    context: dict[str, Any] = {
+        "form": form, "choices": _choices(), "symbol": symbol,
+        "symbols": list(symbols_list()[:50]),
+    }
     if not user.can_trade:
         context["form_error"] = "Viewers have read-only access."
         return _form_response(request, context, status=403)

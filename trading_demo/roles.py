@@ -12,6 +12,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.MANAGER: (
         "trading_demo.view_user",
         "trading_demo.view_apitoken",
+        "trades.view_symbol",
+        "trades.view_order",
+        "trades.view_execution",
+        "portfolio.view_account",
     ),
     Role.TRADER: (),
     Role.VIEWER: (),
