@@ -11,6 +11,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
 from tests.servers import Daphne
+from tests.trades.conftest import make_symbol
+from trades.models import Symbol
 from trading_demo.models import Role, User
 
 
@@ -67,6 +69,12 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def acme(db: None) -> Symbol:
+    """A symbol at a round 100.00 with no quotes: tests set the book they need."""
+    return make_symbol()
 
 
 @pytest.fixture(scope="session")

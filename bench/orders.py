@@ -22,9 +22,15 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=2000)
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="bench-orders-")
-    os.environ.update({"DATA_DIR": data_dir, "DEBUG": "0", "SECRET_KEY": "bench-only-key",
-                       "DJANGO_SETTINGS_MODULE":
-                       "trading_demo.settings", "STARTING_CASH": "1000000000.00"})
+    os.environ.update(
+        {
+            "DATA_DIR": data_dir,
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-only-key",
+            "DJANGO_SETTINGS_MODULE": "trading_demo.settings",
+            "STARTING_CASH": "1000000000.00",
+        }
+    )
     os.environ.pop("DATABASE_URL", None)
     import django
 
@@ -55,11 +61,15 @@ def main() -> int:
         market = n % 3 != 2
         side = "BUY" if n % 4 != 3 else "SELL"
         request = OrderRequest(
-            symbol=symbol.symbol, side=side, quantity=rng.randint(1, 20),
+            symbol=symbol.symbol,
+            side=side,
+            quantity=rng.randint(1, 20),
             order_type="MARKET" if market else "LIMIT",
-            price=None if market else (symbol.reference_price * Decimal("0.99")).quantize(
-                Decimal("0.01")),
-            time_in_force="IOC" if market else "GTC", client_order_id=f"b-{n}",
+            price=None
+            if market
+            else (symbol.reference_price * Decimal("0.99")).quantize(Decimal("0.01")),
+            time_in_force="IOC" if market else "GTC",
+            client_order_id=f"b-{n}",
         )
         started = time.perf_counter()
         try:
@@ -73,9 +83,11 @@ def main() -> int:
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    print(f"orders (service, SQLite): {args.orders} orders in {total:.2f} s = "
-          f"{args.orders / total:,.0f} orders/s (orders with fills {fills}, "
-          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms)")
+    print(
+        f"orders (service, SQLite): {args.orders} orders in {total:.2f} s = "
+        f"{args.orders / total:,.0f} orders/s (orders with fills {fills}, "
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms)"
+    )
     return 0
 
 

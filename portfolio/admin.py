@@ -11,7 +11,14 @@ from portfolio.models import Account, Position
 class PositionInline(admin.TabularInline):
     model = Position
     extra = 0
-    fields = ["symbol", "quantity", "reserved_quantity", "average_cost", "realized_pnl"]
+    fields = (
+        "symbol",
+        "quantity",
+        "reserved_quantity",
+        "cost_basis",
+        "average_cost",
+        "realized_pnl",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -1,26 +1,64 @@
-"""Reads for accounts and positions, valued at each symbol's mark (its last price)."""
+"""Reads for accounts, positions and performance, valued at each symbol's mark.
+
+The mark is the symbol's last price: its last trade, or the reference (the market maker's mid)
+when the market has moved since.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
-from portfolio.models import Account, Position
+from django.db.models import Count, F, QuerySet, Sum
+from django.utils import timezone
+
+from portfolio.models import Account, EquitySnapshot, Position, RealizedTrade
 from trading_demo.models import User
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0")
+MAX_POSITIONS = 500
+MAX_SNAPSHOTS = 100_000
+MAX_CURVE_POINTS = 2_000
+SECONDS_PER_YEAR = 365 * 24 * 3600
+
+# Period -> (length, sampling interval of the equity series).
+PERIODS: dict[str, tuple[timedelta | None, timedelta]] = {
+    "day": (timedelta(days=1), timedelta(minutes=1)),
+    "week": (timedelta(days=7), timedelta(minutes=15)),
+    "month": (timedelta(days=30), timedelta(hours=1)),
+    "all": (None, timedelta(hours=1)),
+}
+
+
+def pct(part: Decimal, whole: Decimal) -> Decimal:
+    if not whole:
+        return ZERO
+    return (part / whole * 100).quantize(CENT)
 
 
 @dataclass(frozen=True)
 class PositionView:
     symbol: str
+    name: str
     quantity: int
     reserved_quantity: int
     average_cost: Decimal
+    cost_basis: Decimal
     mark: Decimal
     market_value: Decimal
     unrealized_pnl: Decimal
+    unrealized_pct: Decimal
     realized_pnl: Decimal
+    change_today: Decimal
+    allocation_pct: Decimal
+    opened_at: datetime
 
 
 @dataclass(frozen=True)
@@ -31,44 +69,274 @@ class AccountSummary:
     positions_value: Decimal
     equity: Decimal
     starting_cash: Decimal
-    positions: list[PositionView]
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    day_change: Decimal
+    return_pct: Decimal
+    positions: list[PositionView] = field(default_factory=list)
 
 
-def positions_for(*, account: Account, include_closed: bool = False) -> list[PositionView]:
+def positions_value_of(*, account_id: UUID) -> Decimal:
+    value = Position.objects.filter(account_id=account_id, quantity__gt=0).aggregate(
+        total=Sum(F("quantity") * F("symbol__last_price"))
+    )["total"]
+    return Decimal(value or 0).quantize(CENT)
+
+
+def positions_values_by_account() -> dict[object, Decimal]:
+    rows = (
+        Position.objects.filter(quantity__gt=0)
+        .values("account_id")
+        .annotate(total=Sum(F("quantity") * F("symbol__last_price")))
+    )
+    return {row["account_id"]: Decimal(row["total"]).quantize(CENT) for row in rows}
+
+
+def _position_rows(account: Account, *, include_closed: bool) -> QuerySet[Position]:
     rows = Position.objects.filter(account=account).select_related("symbol").order_by("symbol")
-    if not include_closed:
-        rows = rows.filter(quantity__gt=0)
-    views = []
-    for row in rows[:500]:
-        mark = row.symbol.last_price
-        value = (mark * row.quantity).quantize(CENT)
-        views.append(
-            PositionView(
-                symbol=row.symbol_id,
-                quantity=row.quantity,
-                reserved_quantity=row.reserved_quantity,
-                average_cost=row.average_cost,
-                mark=mark,
-                market_value=value,
-                unrealized_pnl=((mark - row.average_cost) * row.quantity).quantize(CENT),
-                realized_pnl=row.realized_pnl,
-            )
-        )
-    return views
+    return rows if include_closed else rows.filter(quantity__gt=0)
 
 
 def account_summary(*, user: User) -> AccountSummary | None:
     account = Account.objects.filter(user=user).first()
     if account is None:
         return None
-    positions = positions_for(account=account)
-    positions_value = sum((p.market_value for p in positions), Decimal("0"))
+    rows = list(_position_rows(account, include_closed=True)[:MAX_POSITIONS])
+    open_rows = [row for row in rows if row.quantity > 0]
+    positions_value = sum(
+        ((row.symbol.last_price * row.quantity).quantize(CENT) for row in open_rows), ZERO
+    )
+    equity = account.cash + positions_value
+    session_start = _session_start()
+    views = []
+    for row in open_rows:
+        mark = row.symbol.last_price
+        value = (mark * row.quantity).quantize(CENT)
+        unrealized = value - row.cost_basis
+        # Today's change: against the session's opening price, or against what was paid for a
+        # position opened during this session.
+        if session_start is not None and row.opened_at >= session_start:
+            change_today = unrealized
+        else:
+            change_today = ((mark - row.symbol.session_open_price) * row.quantity).quantize(CENT)
+        views.append(
+            PositionView(
+                symbol=row.symbol_id,
+                name=row.symbol.name,
+                quantity=row.quantity,
+                reserved_quantity=row.reserved_quantity,
+                average_cost=row.average_cost,
+                cost_basis=row.cost_basis,
+                mark=mark,
+                market_value=value,
+                unrealized_pnl=unrealized,
+                unrealized_pct=pct(unrealized, row.cost_basis),
+                realized_pnl=row.realized_pnl,
+                change_today=change_today,
+                allocation_pct=pct(value, equity),
+                opened_at=row.opened_at,
+            )
+        )
+    unrealized_total = sum((v.unrealized_pnl for v in views), ZERO)
     return AccountSummary(
         cash=account.cash,
         reserved_cash=account.reserved_cash,
         buying_power=account.buying_power,
         positions_value=positions_value,
-        equity=account.cash + positions_value,
+        equity=equity,
         starting_cash=account.starting_cash,
-        positions=positions,
+        realized_pnl=sum((row.realized_pnl for row in rows), ZERO),
+        unrealized_pnl=unrealized_total,
+        day_change=sum((v.change_today for v in views), ZERO),
+        return_pct=pct(equity - account.starting_cash, account.starting_cash),
+        positions=views,
     )
+
+
+def _session_start() -> datetime | None:
+    from trades.models import MarketSession
+
+    session = MarketSession.objects.filter(closed_at__isnull=True).order_by("-opened_at").first()
+    return session.opened_at if session else None
+
+
+SORT_KEYS = {
+    "symbol": lambda p: p.symbol,
+    "quantity": lambda p: p.quantity,
+    "value": lambda p: p.market_value,
+    "unrealized": lambda p: p.unrealized_pnl,
+    "unrealized_pct": lambda p: p.unrealized_pct,
+    "realized": lambda p: p.realized_pnl,
+    "allocation": lambda p: p.allocation_pct,
+    "change": lambda p: p.change_today,
+}
+
+
+def sort_positions(positions: list[PositionView], key: str) -> list[PositionView]:
+    descending = key.startswith("-")
+    func = SORT_KEYS.get(key.lstrip("-"), SORT_KEYS["symbol"])
+    return sorted(positions, key=func, reverse=descending)  # type: ignore[arg-type]
+
+
+def realized_statement(*, user: User) -> QuerySet[RealizedTrade]:
+    return RealizedTrade.objects.filter(account__user=user).order_by("-created_at")
+
+
+def allocation_slices(summary: AccountSummary) -> list[tuple[str, Decimal]]:
+    slices = [(p.symbol, p.market_value) for p in summary.positions]
+    return [*slices, ("Cash", summary.cash)]
+
+
+# --- performance ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Performance:
+    period: str
+    start: datetime
+    end: datetime
+    start_equity: Decimal
+    end_equity: Decimal
+    return_pct: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    max_drawdown_pct: Decimal
+    volatility_pct: Decimal | None
+    sharpe_ratio: Decimal | None
+    sampling_seconds: int
+    trades: int
+    closed_trades: int
+    win_rate_pct: Decimal | None
+    best_trade: Decimal | None
+    worst_trade: Decimal | None
+    curve: list[tuple[datetime, Decimal]]
+    drawdown: list[tuple[datetime, Decimal]]
+    daily_pnl: list[tuple[date, Decimal]]
+
+
+def resample(
+    points: list[tuple[datetime, Decimal]],
+    interval: timedelta,
+) -> list[tuple[datetime, Decimal]]:
+    """The last value in each interval bucket (a close), stamped with the bucket's start."""
+    seconds = int(interval.total_seconds())
+    buckets: dict[int, tuple[datetime, Decimal]] = {}
+    for at, value in points:
+        key = int(at.timestamp()) // seconds
+        buckets[key] = (datetime.fromtimestamp(key * seconds, tz=at.tzinfo), value)
+    return [buckets[key] for key in sorted(buckets)]
+
+
+def max_drawdown(values: list[Decimal]) -> tuple[Decimal, list[Decimal]]:
+    """Largest fall from a running peak, in % of that peak, and the drawdown at each point."""
+    peak = ZERO
+    worst = ZERO
+    series = []
+    for value in values:
+        peak = max(peak, value)
+        down = ((peak - value) / peak * 100) if peak else ZERO
+        series.append(-down.quantize(CENT))
+        worst = max(worst, down)
+    return worst.quantize(CENT), series
+
+
+def volatility_and_sharpe(
+    values: list[Decimal],
+    interval: timedelta,
+) -> tuple[Decimal | None, Decimal | None]:
+    """Annualised volatility (%) and Sharpe ratio of simple returns between samples.
+
+    r_i = v_i / v_(i-1) - 1; volatility = stdev(r) * sqrt(N); Sharpe = mean(r) / stdev(r) *
+    sqrt(N), with the sample standard deviation, a zero risk-free rate, and N = samples per
+    year = seconds in a 365-day year / sampling interval (the simulated market never closes).
+    """
+    returns = [float(b / a - 1) for a, b in itertools.pairwise(values) if a]
+    if len(returns) < 2:
+        return None, None
+    deviation = statistics.stdev(returns)
+    per_year = SECONDS_PER_YEAR / interval.total_seconds()
+    volatility = Decimal(str(deviation * math.sqrt(per_year) * 100)).quantize(CENT)
+    if deviation == 0:
+        return volatility, None
+    sharpe = statistics.fmean(returns) / deviation * math.sqrt(per_year)
+    return volatility, Decimal(str(sharpe)).quantize(CENT)
+
+
+def performance(*, user: User, period: str, now: datetime | None = None) -> Performance | None:
+    account = Account.objects.filter(user=user).first()
+    summary = account_summary(user=user)
+    if account is None or summary is None:
+        return None
+    now = now or timezone.now()
+    length, interval = PERIODS[period]
+    start = now - length if length else account.created_at
+    before = EquitySnapshot.objects.filter(account=account, at__lte=start).order_by("-at").first()
+    snapshots = list(
+        EquitySnapshot.objects.filter(account=account, at__gt=start, at__lte=now)
+        .order_by("at")
+        .values_list("at", "equity")[:MAX_SNAPSHOTS]
+    )
+    start_equity = (
+        before.equity if before else (snapshots[0][1] if snapshots else account.starting_cash)
+    )
+    points = [(start, start_equity), *snapshots, (now, summary.equity)]
+    curve = resample(points, interval)[-MAX_CURVE_POINTS:]
+    values = [value for _, value in curve]
+    worst, drawdown_series = max_drawdown(values)
+    volatility, sharpe = volatility_and_sharpe(values, interval)
+
+    realized = RealizedTrade.objects.filter(
+        account=account, created_at__gt=start, created_at__lte=now
+    )
+    stats = realized.aggregate(total=Sum("realized_pnl"), count=Count("id"))
+    closed = int(stats["count"] or 0)
+    wins = realized.filter(realized_pnl__gt=0).count()
+    best = realized.order_by("-realized_pnl").values_list("realized_pnl", flat=True).first()
+    worst_trade = realized.order_by("realized_pnl").values_list("realized_pnl", flat=True).first()
+    from trades.models import Execution
+
+    trades = (
+        Execution.objects.filter(created_at__gt=start, created_at__lte=now)
+        .filter(buy_order__user=user)
+        .count()
+        + Execution.objects.filter(created_at__gt=start, created_at__lte=now)
+        .filter(sell_order__user=user)
+        .count()
+    )
+
+    return Performance(
+        period=period,
+        start=start,
+        end=now,
+        start_equity=start_equity,
+        end_equity=summary.equity,
+        return_pct=pct(summary.equity - start_equity, start_equity),
+        realized_pnl=Decimal(stats["total"] or 0),
+        unrealized_pnl=summary.unrealized_pnl,
+        max_drawdown_pct=worst,
+        volatility_pct=volatility,
+        sharpe_ratio=sharpe,
+        sampling_seconds=int(interval.total_seconds()),
+        trades=trades,
+        closed_trades=closed,
+        win_rate_pct=pct(Decimal(wins), Decimal(closed)) if closed else None,
+        best_trade=best,
+        worst_trade=worst_trade,
+        curve=curve,
+        drawdown=[(at, value) for (at, _), value in zip(curve, drawdown_series, strict=True)],
+        daily_pnl=daily_pnl(points),
+    )
+
+
+def daily_pnl(points: list[tuple[datetime, Decimal]]) -> list[tuple[date, Decimal]]:
+    """Equity change per UTC day: each day's last value minus the previous day's last."""
+    closes: dict[date, Decimal] = {}
+    for at, value in points:
+        closes[at.date()] = value
+    days = sorted(closes)
+    changes = defaultdict(lambda: ZERO)
+    previous = points[0][1] if points else ZERO
+    for day in days:
+        changes[day] = closes[day] - previous
+        previous = closes[day]
+    return [(day, changes[day]) for day in days]

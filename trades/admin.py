@@ -51,8 +51,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "symbol", "side", "order_type", "time_in_force",
-                    "quantity", "filled_quantity", "price", "status"]
+    list_display = [
+        "created_at",
+        "user",
+        "symbol",
+        "side",
+        "order_type",
+        "time_in_force",
+        "quantity",
+        "filled_quantity",
+        "price",
+        "status",
+    ]
     list_filter = ["status", "side", "order_type", "symbol"]
     search_fields = ["user__email", "client_order_id", "id"]
     date_hierarchy = "created_at"

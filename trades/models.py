@@ -188,11 +188,12 @@ class Execution(models.Model):
     symbol = models.ForeignKey(Symbol, on_delete=models.PROTECT, related_name="executions")
     price = models.DecimalField(max_digits=14, decimal_places=2)
     quantity = models.PositiveIntegerField()
+    # SET_NULL: an account reset deletes that trader's orders, not the other side's history.
     buy_order = models.ForeignKey(
-        Order, on_delete=models.CASCADE, null=True, blank=True, related_name="buy_executions"
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="buy_executions"
     )
     sell_order = models.ForeignKey(
-        Order, on_delete=models.CASCADE, null=True, blank=True, related_name="sell_executions"
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="sell_executions"
     )
     aggressor_side = models.CharField(max_length=4, choices=Side.choices)
     created_at = models.DateTimeField(default=timezone.now)

@@ -24,6 +24,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portfolio.models import Account
 from portfolio.services import (
     account_ensure,
     account_lock,
@@ -34,6 +35,7 @@ from portfolio.services import (
     position_lock,
     shares_release,
     shares_reserve,
+    snapshot_take,
 )
 from trades.engine import BookOrder, MatchResult, OrderBook
 from trades.engine import Side as EngineSide
@@ -310,7 +312,13 @@ def _match(*, order: Order, symbol: Symbol) -> MatchResult:
                 _fill_order(participant, execution)
         _candle_add(symbol=symbol, price=fill.price, volume=fill.quantity, at=now)
         symbol.last_price = symbol.last_trade_price = fill.price
+    touched = {order.user_id} | {
+        orders[fill.maker_id].user_id for fill in result.fills if fill.maker_id in orders
+    }
     if result.fills:
+        # The fills changed these accounts' equity: record it (the equity curve's points).
+        for user_id in sorted(touched, key=str):
+            snapshot_take(account=account_lock(user_id=user_id), at=now)
         symbol.updated_at = now
         symbol.save(update_fields=["last_price", "last_trade_price", "updated_at"])
         publish_throttled(f"prices:{symbol.pk}", "price:tick", _tick_data(symbol))
@@ -376,7 +384,13 @@ def _fill_order(order: Order, execution: Execution) -> None:
         )
         order.reserved_cash -= order.limit_for_matching * quantity
     else:
-        fill_apply_sell(account=account, position=position, quantity=quantity, price=price)
+        fill_apply_sell(
+            account=account,
+            position=position,
+            quantity=quantity,
+            price=price,
+            execution_id=execution.pk,
+        )
         order.reserved_quantity -= quantity
     filled_before = order.filled_quantity
     order.filled_quantity += quantity
@@ -656,3 +670,28 @@ def symbol_set_halted(*, symbol: Symbol, halted: bool) -> Symbol:
             "price:tick", _tick_data(symbol) | {"halted": halted}, channel=f"prices:{symbol.pk}"
         )
     return symbol
+
+
+def orders_cancel_all(*, user: User, reason: str) -> int:
+    """Cancel every open, partially filled or pending order of the user (account reset)."""
+    count = 0
+    for order in Order.objects.filter(user=user, status__in=CANCELABLE_STATUSES).order_by("seq"):
+        Symbol.objects.select_for_update().filter(pk=order.symbol_id).first()
+        _order_close(
+            Order.objects.select_for_update().get(pk=order.pk), OrderStatus.CANCELLED, reason
+        )
+        count += 1
+    return count
+
+
+def holders_notify(*, symbol_ids: Iterable[str]) -> int:
+    """Tell every user holding one of these symbols that their portfolio's marks moved (the
+    market process calls this once per tick, so at most once a second per user)."""
+    user_ids = set(
+        Account.objects.filter(positions__symbol_id__in=list(symbol_ids), positions__quantity__gt=0)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    for user_id in user_ids:
+        publish("portfolio:updated", {"marks": True}, channel="portfolio", user_ids=[user_id])
+    return len(user_ids)

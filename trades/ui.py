@@ -55,8 +55,3 @@ def _orders_and_account(user: User, data: dict[str, Any]) -> str:
 
 for _event in ORDER_EVENTS:
     ui_renderer(_event)(_orders_and_account)
-ui_renderer("portfolio:updated")(
-    lambda user, data: render_to_string(
-        "portfolio/summary.html", {"summary": account_summary(user=user), "oob": True}
-    )
-)

@@ -162,7 +162,9 @@ def order_place(request: HttpRequest) -> HttpResponse:
         return redirect("dashboard")
     form = {field: request.POST.get(field, "") for field in (*FORM_FIELDS, "form_nonce")}
     context: dict[str, Any] = {
-        "form": form, "choices": _choices(), "symbol": symbol,
+        "form": form,
+        "choices": _choices(),
+        "symbol": symbol,
         "symbols": list(symbols_list()[:50]),
     }
     if not user.can_trade:

@@ -123,3 +123,23 @@ class RelayEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message.get('event')} #{self.pk}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to what, when: account resets, approval decisions, admin changes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"

@@ -25,18 +25,29 @@ PROTOS = ROOT / "protos"
 def generate(proto: Path, out_dir: Path) -> dict[str, str]:
     """Compile one proto into out_dir; return {file name: text}."""
     include = Path(protoc.__file__).parent / "_proto"
-    code = protoc.main([
-        "grpc_tools.protoc", f"-I{PROTOS}", f"-I{include}", f"--python_out={out_dir}",
-        f"--pyi_out={out_dir}", f"--grpc_python_out={out_dir}", str(proto),
-    ])
+    code = protoc.main(
+        [
+            "grpc_tools.protoc",
+            f"-I{PROTOS}",
+            f"-I{include}",
+            f"--python_out={out_dir}",
+            f"--pyi_out={out_dir}",
+            f"--grpc_python_out={out_dir}",
+            str(proto),
+        ]
+    )
     if code != 0:
         raise SystemExit(f"protoc failed for {proto.name}")
     name = proto.stem
     files = {}
     for path in sorted(out_dir.glob(f"{name}_pb2*")):
         text = path.read_text()
-        text = re.sub(rf"^import {name}_pb2 as", f"from {name}.proto import {name}_pb2 as",
-                      text, flags=re.MULTILINE)
+        text = re.sub(
+            rf"^import {name}_pb2 as",
+            f"from {name}.proto import {name}_pb2 as",
+            text,
+            flags=re.MULTILINE,
+        )
         files[path.name] = text
     return files
 

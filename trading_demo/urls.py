@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from alerts import views as alerts_views
 from metering import views as metering_views
 from oversight import views as oversight_views
+from portfolio import urls as portfolio_urls
 from portfolio import views as portfolio_views
 from trades import urls as trades_urls
 from trades import views as trades_views
@@ -23,6 +24,7 @@ api_patterns = [
     path("users", api.UserListCreateApi.as_view(), name="api-users"),
     path("users/<uuid:user_id>/role", api.UserRoleApi.as_view(), name="api-user-role"),
     *trades_urls.api_urlpatterns,
+    *portfolio_urls.api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^.*$", api.ApiNotFound.as_view(), name="api-not-found"),
@@ -33,6 +35,7 @@ urlpatterns = [
     *trades_urls.page_urlpatterns,
     path("portfolio/", portfolio_views.portfolio, name="portfolio"),
     path("analytics/", portfolio_views.analytics, name="analytics"),
+    path("portfolio/reset/", portfolio_views.reset, name="portfolio-reset"),
     path("metering/", metering_views.metering, name="metering"),
     path("alerts/", alerts_views.alerts, name="alerts"),
     path("approvals/", oversight_views.approvals, name="approvals"),

@@ -3,8 +3,6 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-import pytest
-
 from trades.models import Quote, Side, Symbol
 
 D = Decimal
@@ -41,11 +39,6 @@ def set_quotes(
             Quote.objects.create(
                 symbol=symbol, side=side, level=level, price=D(price), quantity=quantity, seq=seq
             )
-
-
-@pytest.fixture
-def acme(db: None) -> Symbol:
-    return make_symbol()
 
 
 def order_body(**overrides: object) -> dict[str, object]:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from trades.models import Quote
 from tests.trades.conftest import order_body, set_quotes
+from trades.models import Quote
 
 pytestmark = pytest.mark.django_db
 
@@ -11,9 +11,13 @@ pytestmark = pytest.mark.django_db
 def test_admin_halts_and_resumes_a_symbol(client, admin_user, acme, client_for, trader):
     set_quotes(acme, asks=[("100.10", 100)])
     client.force_login(admin_user)
-    response = client.post("/admin/trades/symbol/", {
-        "action": "halt", "_selected_action": ["ACME"],
-    })
+    response = client.post(
+        "/admin/trades/symbol/",
+        {
+            "action": "halt",
+            "_selected_action": ["ACME"],
+        },
+    )
     assert response.status_code == 302
     acme.refresh_from_db()
     assert acme.halted

@@ -41,17 +41,23 @@ def test_order_events_reach_the_owner_only(client_for, trader, trader2, acme):
         mine = await socket_for(tokens[0], "trades")
         theirs = await socket_for(tokens[1], "trades")
         response = await sync_to_async(api.post)(
-            "/api/trades", order_body(quantity=6), format="json")
+            "/api/trades", order_body(quantity=6), format="json"
+        )
         assert response.status_code == 201
         received = await events(mine, 3)
         assert [e["event"] for e in received] == [
-            "trade:created", "trade:executed", "trade:executed"]
+            "trade:created",
+            "trade:executed",
+            "trade:executed",
+        ]
         assert [e["data"]["fill"]["quantity"] for e in received[1:]] == [4, 2]
         assert received[2]["data"]["status"] == "filled"
         assert await theirs.receive_nothing(timeout=0.3)
         limit = await sync_to_async(api.post)(
-            "/api/trades", order_body(order_type="LIMIT", price="99.00", time_in_force="GTC"),
-            format="json")
+            "/api/trades",
+            order_body(order_type="LIMIT", price="99.00", time_in_force="GTC"),
+            format="json",
+        )
         await sync_to_async(api.delete)(f"/api/trades/{limit.json()['id']}")
         received = await events(mine, 2)
         assert [e["event"] for e in received] == ["trade:created", "trade:cancelled"]
@@ -68,7 +74,8 @@ def test_ticks_and_book_updates_reach_subscribers(trader, acme):
         watcher = await socket_for(token, "prices:ACME", "book:ACME")
         other = await socket_for(token, "prices:MSFT")
         symbol = await sync_to_async(market_tick)(
-            symbol_id="ACME", rng=random.Random(1), dt_years=1e-3)
+            symbol_id="ACME", rng=random.Random(1), dt_years=1e-3
+        )
         received = {e["event"]: e["data"] for e in await events(watcher, 2)}
         assert received["price:tick"]["last_price"] == str(symbol.last_price)
         assert received["book:updated"] == {"symbol": "ACME"}

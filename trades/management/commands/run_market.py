@@ -15,9 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from portfolio.services import snapshots_take_all
 from trades.market import TRADING_SECONDS_PER_YEAR
 from trades.models import Symbol
-from trades.services import market_tick, session_roll
+from trades.services import holders_notify, market_tick, session_roll
 from trading_demo.realtime import relay_prune, use_database_relay_if_needed
 
 logger = logging.getLogger(__name__)
@@ -106,14 +107,21 @@ class Command(BaseCommand):
         dt_years = interval * settings.MARKET_TIME_SCALE / TRADING_SECONDS_PER_YEAR
         done = 0
         next_at = time.monotonic()
+        snapshot_minute = -1
         try:
             while not stopping and (ticks == 0 or done < ticks):
                 if not runner.renew():
                     self.stdout.write("lost the simulator lock; stopping")
                     break
                 session_roll()
-                for code in Symbol.objects.order_by("symbol").values_list("symbol", flat=True):
+                codes = list(Symbol.objects.order_by("symbol").values_list("symbol", flat=True))
+                for code in codes:
                     market_tick(symbol_id=code, rng=rng, dt_years=dt_years)
+                holders_notify(symbol_ids=codes)
+                minute = int(time.time() // 60)
+                if minute != snapshot_minute:
+                    snapshots_take_all()
+                    snapshot_minute = minute
                 if relay:
                     relay_prune()
                 done += 1
