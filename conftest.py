@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
+from tests.metering.conftest import metering, metering_server  # noqa: F401  (shared)
+from tests.oversight.conftest import oversight_server, oversight_settings  # noqa: F401
 from tests.servers import Daphne
 from tests.trades.conftest import make_symbol
 from trades.models import Symbol

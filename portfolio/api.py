@@ -63,12 +63,16 @@ def _summary(request: Request) -> Any:
 
 
 class PortfolioApi(APIView):
+    billable = {"GET": "portfolio.get"}
+
     @extend_schema(responses={200: PortfolioOutput})
     def get(self, request: Request) -> Response:
         return Response(PortfolioOutput(_summary(request)).data)
 
 
 class PositionListApi(APIView):
+    billable = {"GET": "portfolio.get"}
+
     @extend_schema(responses={200: PositionOutput(many=True)})
     def get(self, request: Request) -> Response:
         return Response({"results": PositionOutput(_summary(request).positions, many=True).data})
@@ -107,6 +111,7 @@ class PerformanceOutput(serializers.Serializer):
 
 
 class PerformanceApi(APIView):
+    billable = {"GET": "portfolio.get"}
     """Performance over a period.
 
     Equity is sampled from the account's snapshots (taken on every fill and every minute),

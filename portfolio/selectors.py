@@ -218,13 +218,24 @@ def resample(
     points: list[tuple[datetime, Decimal]],
     interval: timedelta,
 ) -> list[tuple[datetime, Decimal]]:
-    """The last value in each interval bucket (a close), stamped with the bucket's start."""
+    """The last value in each interval bucket (a close), stamped with the bucket's start, for
+    every bucket from the first point to the last: a bucket without a snapshot carries the
+    previous close forward, so returns are measured over equal steps."""
+    if not points:
+        return []
     seconds = int(interval.total_seconds())
-    buckets: dict[int, tuple[datetime, Decimal]] = {}
+    closes: dict[int, Decimal] = {}
     for at, value in points:
-        key = int(at.timestamp()) // seconds
-        buckets[key] = (datetime.fromtimestamp(key * seconds, tz=at.tzinfo), value)
-    return [buckets[key] for key in sorted(buckets)]
+        closes[int(at.timestamp()) // seconds] = value
+    first, last = min(closes), max(closes)
+    first = max(first, last - MAX_CURVE_POINTS + 1)
+    tz = points[0][0].tzinfo
+    series = []
+    value = closes.get(first, points[0][1])
+    for key in range(first, last + 1):
+        value = closes.get(key, value)
+        series.append((datetime.fromtimestamp(key * seconds, tz=tz), value))
+    return series
 
 
 def max_drawdown(values: list[Decimal]) -> tuple[Decimal, list[Decimal]]:
@@ -269,7 +280,8 @@ def performance(*, user: User, period: str, now: datetime | None = None) -> Perf
         return None
     now = now or timezone.now()
     length, interval = PERIODS[period]
-    start = now - length if length else account.created_at
+    # Never before the account existed: there is nothing to measure there.
+    start = max(now - length, account.created_at) if length else account.created_at
     before = EquitySnapshot.objects.filter(account=account, at__lte=start).order_by("-at").first()
     snapshots = list(
         EquitySnapshot.objects.filter(account=account, at__gt=start, at__lte=now)

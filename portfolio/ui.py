@@ -7,6 +7,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from portfolio.selectors import account_summary
 from portfolio.views import portfolio_context
 from trading_demo.models import User
 from trading_demo.realtime import ui_renderer
@@ -14,25 +15,29 @@ from trading_demo.realtime import ui_renderer
 PAGE = "portfolio/portfolio.html"
 
 
-def sidebar(user: User, context: dict[str, Any]) -> str:
-    return render_to_string("portfolio/summary.html", {"summary": context["summary"], "oob": True})
-
-
 @ui_renderer("portfolio:updated")
+def sidebar(user: User, data: dict[str, Any]) -> str:
+    """The account summary in every page's sidebar."""
+    return render_to_string(
+        "portfolio/summary.html", {"summary": account_summary(user=user), "oob": True}
+    )
+
+
+@ui_renderer("portfolio:updated", pages=["portfolio"])
 def portfolio_panels(user: User, data: dict[str, Any]) -> str:
     context = {**portfolio_context(user), "oob": True, "user": user}
-    parts = [
-        sidebar(user, context),
+    parts: list[str] = [
         render_to_string(f"{PAGE}#pnl-card", context),
         render_to_string(f"{PAGE}#allocation", context),
     ]
     if data.get("marks"):
         # Only prices moved: update each row in place, so the table keeps the sort the
-        # trader chose.
-        parts += [
+        # trader chose. Rows travel in a <template>: a bare <tr> is dropped by the HTML parser.
+        rows = "".join(
             render_to_string(f"{PAGE}#position-row", {"p": p, "oob_rows": True})
             for p in context["positions"]
-        ]
+        )
+        parts.append(f"<template>{rows}</template>")
     else:
         parts.append(render_to_string(f"{PAGE}#positions", context))
     return "".join(parts)

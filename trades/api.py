@@ -100,6 +100,9 @@ class OrderOutput(serializers.Serializer):
 
 class OrderListCreateApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
+    # Placing an order is billed as trade.execute when it executes (by the order service,
+    # which also checks the quota); listing is an ordinary call.
+    billable = {"POST": ""}
 
     class InputSerializer(serializers.Serializer):
         symbol = serializers.CharField(max_length=10)
@@ -192,6 +195,7 @@ class OrderFilters(serializers.Serializer):
 
 class OrderDetailApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
+    billable = {"DELETE": ""}  # a cancel is billed as trade.cancel by the order service
 
     @extend_schema(responses={200: OrderOutput})
     def get(self, request: Request, order_id: UUID) -> Response:

@@ -24,6 +24,8 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from metering.models import Operation
+from metering.services import quota_ensure_available, usage_record
 from portfolio.models import Account
 from portfolio.services import (
     account_ensure,
@@ -116,6 +118,7 @@ def order_submit(*, user: User, request: OrderRequest) -> SubmitResult:
     replay = _idempotent_replay(user=user, request=request)
     if replay is not None:
         return SubmitResult(replay, created=False)
+    quota_ensure_available(user_id=user.pk)
     account_ensure(user=user)
     try:
         order = _retry_on_deadlock(lambda: _order_place(user=user, request=request))
@@ -393,6 +396,12 @@ def _fill_order(order: Order, execution: Execution) -> None:
         )
         order.reserved_quantity -= quantity
     filled_before = order.filled_quantity
+    if filled_before == 0:
+        usage_record(
+            user_id=order.user_id,
+            operation=Operation.TRADE_EXECUTE,
+            metadata={"order_id": str(order.pk)},
+        )
     order.filled_quantity += quantity
     average_before = order.average_fill_price or Decimal("0")
     order.average_fill_price = (
@@ -503,6 +512,11 @@ def order_cancel(*, user: User, order_id: UUID | str) -> Order:
                     details={"status": order.status},
                 )
             _order_close(order, OrderStatus.CANCELLED, "Cancelled by you.")
+            usage_record(
+                user_id=user.pk,
+                operation=Operation.TRADE_CANCEL,
+                metadata={"order_id": str(order.pk)},
+            )
             publish_throttled(
                 f"book:{order.symbol_id}", "book:updated", {"symbol": order.symbol_id}
             )

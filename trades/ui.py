@@ -7,7 +7,6 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from portfolio.selectors import account_summary
 from trades.selectors import symbol_get
 from trades.views import history_context, market_context
 from trading_demo.models import User
@@ -24,7 +23,7 @@ ORDER_EVENTS = (
 )
 
 
-@ui_renderer("book:updated")
+@ui_renderer("book:updated", pages=["dashboard"])
 def market_panels(user: User, data: dict[str, Any]) -> str:
     symbol = symbol_get(code=data["symbol"])
     if symbol is None:
@@ -35,7 +34,7 @@ def market_panels(user: User, data: dict[str, Any]) -> str:
     )
 
 
-@ui_renderer("price:tick")
+@ui_renderer("price:tick", pages=["dashboard"])
 def quote_values(user: User, data: dict[str, Any]) -> str:
     symbol = symbol_get(code=data["symbol"])
     if symbol is None:
@@ -43,15 +42,11 @@ def quote_values(user: User, data: dict[str, Any]) -> str:
     return render_to_string(f"{PAGE}#quote-values", {"s": symbol, "oob": True})
 
 
-def _orders_and_account(user: User, data: dict[str, Any]) -> str:
-    history = render_to_string(
+def _order_history(user: User, data: dict[str, Any]) -> str:
+    return render_to_string(
         f"{PAGE}#history", {**history_context(user), "oob_history": True, "user": user}
     )
-    account = render_to_string(
-        "portfolio/summary.html", {"summary": account_summary(user=user), "oob": True}
-    )
-    return history + account
 
 
 for _event in ORDER_EVENTS:
-    ui_renderer(_event)(_orders_and_account)
+    ui_renderer(_event, pages=["dashboard"])(_order_history)

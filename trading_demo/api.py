@@ -148,6 +148,7 @@ class LogoutApi(APIView):
 
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
+    billable = None
 
     class InputSerializer(serializers.Serializer):
         theme = serializers.ChoiceField(choices=Theme.choices, required=False)
@@ -176,6 +177,7 @@ class ApiTokenOutput(serializers.Serializer):
 
 class ApiTokenListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
+    billable = None
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=64)
@@ -196,6 +198,7 @@ class ApiTokenListCreateApi(APIView):
 
 class ApiTokenRevokeApi(APIView):
     permission_classes = [IsAuthenticated]
+    billable = None
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, token_id: UUID) -> Response:

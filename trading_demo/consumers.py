@@ -202,13 +202,17 @@ class PageConsumer(_EventConsumer):
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        await self.accept()
+        # Join every group before accepting: once the page sees the socket open, nothing
+        # published for it may be missed.
         await self._join_user_groups(user)
         if user.is_manager:
             await self._join(MANAGERS_GROUP)
         query = self.scope.get("query_string", b"").decode()
+        self.page = ""
         for part in query.split("&"):
             key, _, value = part.partition("=")
+            if key == "page":
+                self.page = value[:32]
             if key != "channels":
                 continue
             for channel in value.replace("%3A", ":").split(",")[:MAX_SUBSCRIPTIONS]:
@@ -217,6 +221,7 @@ class PageConsumer(_EventConsumer):
                     and channel_check(channel, is_manager=user.is_manager).ok
                 ):
                     await self._join(public_group(channel))
+        await self.accept()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # The page socket only pushes; htmx's ws-send is not used.
@@ -224,6 +229,8 @@ class PageConsumer(_EventConsumer):
 
     async def event_message(self, message: dict[str, Any]) -> None:
         assert self.user is not None
-        html = await database_sync_to_async(ui_render)(message["event"], self.user, message["data"])
+        html = await database_sync_to_async(ui_render)(
+            message["event"], self.user, message["data"], self.page
+        )
         if html:
             await self.send(text_data=html)

@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +82,10 @@ def _first_message(details: dict[str, Any]) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER. Unexpected errors become a 500 in the same shape (and roll the
     transaction back) rather than an HTML page."""
+    # Imported here: rest_framework.views loads the throttle classes from settings, and the
+    # billing throttle imports this module.
+    from rest_framework.views import set_rollback
+
     set_rollback()
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
@@ -169,3 +172,8 @@ class NotCancelable(Conflict):
 
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
+
+
+class QuotaExceeded(DomainError):
+    code = "quota_exceeded"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS

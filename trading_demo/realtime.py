@@ -201,17 +201,26 @@ async def _send_all(layer: Any, groups: list[str], message: dict[str, Any]) -> N
 # Page-socket renderers: event name -> function(user, data) -> HTML with hx-swap-oob elements.
 # Each app registers the partials its pages show, so the socket pushes the same fragments the
 # page rendered in the first place.
+# `pages` limits a renderer to the pages that show its fragments (the page socket says which
+# page it serves), so no fragment is rendered for a page that has nowhere to put it.
 UiRenderer = Callable[["User", dict[str, Any]], str]
-_ui_renderers: dict[str, list[UiRenderer]] = {}
+_ui_renderers: dict[str, list[tuple[UiRenderer, frozenset[str] | None]]] = {}
 
 
-def ui_renderer(event: str) -> Callable[[UiRenderer], UiRenderer]:
+def ui_renderer(
+    event: str, *, pages: Iterable[str] | None = None
+) -> Callable[[UiRenderer], UiRenderer]:
     def register(func: UiRenderer) -> UiRenderer:
-        _ui_renderers.setdefault(event, []).append(func)
+        allowed = frozenset(pages) if pages is not None else None
+        _ui_renderers.setdefault(event, []).append((func, allowed))
         return func
 
     return register
 
 
-def ui_render(event: str, user: User, data: dict[str, Any]) -> str:
-    return "".join(render(user, data) for render in _ui_renderers.get(event, ()))
+def ui_render(event: str, user: User, data: dict[str, Any], page: str = "") -> str:
+    return "".join(
+        render(user, data)
+        for render, pages in _ui_renderers.get(event, ())
+        if pages is None or page in pages
+    )

@@ -177,7 +177,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["trading_demo.throttling.ApiUserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "trading_demo.throttling.ApiUserRateThrottle",
+        "metering.billing.BillableRequest",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "api": env.str("API_RATE_LIMIT", default="100/min"),
         "login": env.str("LOGIN_RATE_LIMIT", default="20/min"),
@@ -276,3 +279,13 @@ MARKET_TIME_SCALE = env.float("MARKET_TIME_SCALE", default=60.0)
 MARKET_SESSION_MINUTES = env.int("MARKET_SESSION_MINUTES", default=60)
 MARKET_MAKER_LEVELS = env.int("MARKET_MAKER_LEVELS", default=5)
 BOOK_EVENT_INTERVAL_SECONDS = env.float("BOOK_EVENT_INTERVAL_SECONDS", default=0.25)
+
+# Metering: unit prices in USD per operation, and the default monthly quota.
+METERING_PRICES = {
+    "trade.execute": "0.01",
+    "trade.cancel": "0.001",
+    "portfolio.get": "0.001",
+    "api.call": "0.001",
+}
+METERING_DEFAULT_QUOTA = env.int("METERING_DEFAULT_QUOTA", default=10_000)
+METERING_THRESHOLDS = (80, 95, 100)

@@ -50,6 +50,9 @@ def processes() -> list[Child]:
             "web", [python, "-m", "daphne", "-b", host, "-p", port, "trading_demo.asgi:application"]
         ),
         Child("market", [python, "manage.py", "run_market"]),
+        Child("metering", [python, "-m", "metering.server"]),
+        Child("oversight", [python, "-m", "oversight.server"]),
+        Child("usage", [python, "manage.py", "deliver_usage"]),
     ]
 
 

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from alerts import views as alerts_views
+from metering import urls as metering_urls
 from metering import views as metering_views
 from oversight import views as oversight_views
 from portfolio import urls as portfolio_urls
@@ -25,6 +26,7 @@ api_patterns = [
     path("users/<uuid:user_id>/role", api.UserRoleApi.as_view(), name="api-user-role"),
     *trades_urls.api_urlpatterns,
     *portfolio_urls.api_urlpatterns,
+    *metering_urls.api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^.*$", api.ApiNotFound.as_view(), name="api-not-found"),
@@ -37,6 +39,7 @@ urlpatterns = [
     path("analytics/", portfolio_views.analytics, name="analytics"),
     path("portfolio/reset/", portfolio_views.reset, name="portfolio-reset"),
     path("metering/", metering_views.metering, name="metering"),
+    *metering_urls.page_urlpatterns,
     path("alerts/", alerts_views.alerts, name="alerts"),
     path("approvals/", oversight_views.approvals, name="approvals"),
     path("settings/", views.settings_page, name="settings"),

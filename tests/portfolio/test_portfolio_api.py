@@ -126,6 +126,7 @@ def test_performance_figures_match_a_hand_computation(client_for, trader, acme):
     api.get("/api/portfolio")
     account = Account.objects.get(user=trader)
     now = timezone.now().replace(second=30, microsecond=0)
+    Account.objects.filter(pk=account.pk).update(created_at=now - timedelta(minutes=10))
     # Minute closes: 100000, 101000, 99990, 100989.90 (then the live equity, 100000).
     values = [D("100000.00"), D("101000.00"), D("99990.00"), D("100989.90")]
     for minutes_ago, equity in zip((4, 3, 2, 1), values, strict=True):

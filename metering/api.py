@@ -1,0 +1,185 @@
+"""Metering API: usage, costs, quota (free to read), tracking and the cost estimator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from metering.selectors import (
+    PERIODS,
+    estimate,
+    estimated_monthly_cost,
+    usage_records_for_month,
+    usage_summary,
+)
+from metering.services import quota_status, usage_record
+from portfolio.api import csv_response
+from trading_demo.errors import ValidationFailed
+
+OPERATIONS = list(settings.METERING_PRICES)
+
+
+class LineOutput(serializers.Serializer):
+    type = serializers.CharField()
+    count = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=6)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+
+class UsageOutput(serializers.Serializer):
+    period = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    total_operations = serializers.IntegerField()
+    total_cost = serializers.DecimalField(max_digits=14, decimal_places=3)
+    breakdown = LineOutput(many=True)
+    pending = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+
+
+class QuotaOutput(serializers.Serializer):
+    limit = serializers.IntegerField()
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    utilization_pct = serializers.DecimalField(max_digits=6, decimal_places=1)
+    state = serializers.CharField()
+    reset_at = serializers.DateTimeField()
+
+
+def _uid(request: Request) -> UUID:
+    return request.user.pk  # type: ignore[return-value]  # authenticated: never None
+
+
+def _period(request: Request) -> str:
+    period = request.query_params.get("period", "month")
+    if period not in PERIODS:
+        raise ValidationFailed(
+            f"period: one of {', '.join(PERIODS)}.", details={"period": ["invalid"]}
+        )
+    return period
+
+
+class UsageApi(APIView):
+    billable = None
+
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, enum=list(PERIODS))],
+        responses={200: UsageOutput},
+    )
+    def get(self, request: Request) -> Response:
+        summary = usage_summary(user_id=_uid(request), period=_period(request))
+        return Response(UsageOutput(summary).data)
+
+
+class CostsApi(APIView):
+    billable = None
+
+    def get(self, request: Request) -> Response:
+        summary = usage_summary(user_id=_uid(request), period="month")
+        return Response(
+            {
+                "period": "month",
+                "breakdown": LineOutput(summary.breakdown, many=True).data,
+                "total_cost": f"{summary.total_cost:.3f}",
+                "estimated_monthly_cost": str(estimated_monthly_cost(summary)),
+                "prices": settings.METERING_PRICES,
+            }
+        )
+
+
+class QuotaApi(APIView):
+    billable = None
+
+    @extend_schema(responses={200: QuotaOutput})
+    def get(self, request: Request) -> Response:
+        return Response(QuotaOutput(quota_status(user_id=_uid(request))).data)
+
+
+class TrackApi(APIView):
+    """Record a billable operation for yourself (scripts that meter their own work)."""
+
+    billable = {"POST": ""}  # the tracked operation is the charge
+
+    class InputSerializer(serializers.Serializer):
+        operation = serializers.ChoiceField(choices=OPERATIONS)
+        quantity = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = usage_record(user_id=_uid(request), **data.validated_data)
+        return Response(
+            {
+                "event_id": str(record.pk),
+                "operation": record.operation,
+                "quantity": record.quantity,
+                "cost": f"{record.cost:.3f}",
+                "quota": QuotaOutput(quota_status(user_id=_uid(request))).data,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class EstimateApi(APIView):
+    billable = None
+
+    class InputSerializer(serializers.Serializer):
+        counts = serializers.DictField(
+            child=serializers.IntegerField(min_value=0, max_value=100_000_000)
+        )
+
+        def validate_counts(self, value: dict[str, int]) -> dict[str, int]:
+            unknown = sorted(set(value) - set(OPERATIONS))
+            if unknown:
+                raise serializers.ValidationError(f"Unknown operation(s): {', '.join(unknown)}.")
+            return value
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lines, total = estimate(data.validated_data["counts"])
+        return Response(
+            {"breakdown": LineOutput(lines, many=True).data, "total_cost": f"{total:.3f}"}
+        )
+
+
+class StatementApi(APIView):
+    """One month's usage records as CSV (`?month=YYYY-MM`, default this month)."""
+
+    billable = None
+
+    def get(self, request: Request) -> Any:
+        raw = request.query_params.get("month")
+        try:
+            month = (
+                datetime.strptime(raw, "%Y-%m").replace(tzinfo=UTC) if raw else datetime.now(UTC)
+            )
+        except ValueError:
+            raise ValidationFailed("month: use YYYY-MM.", details={"month": ["invalid"]}) from None
+        records = usage_records_for_month(user_id=_uid(request), month_start=month)
+        return csv_response(
+            f"usage-{month:%Y-%m}.csv",
+            ["time", "operation", "quantity", "unit_price", "cost", "status", "event_id"],
+            (
+                [
+                    r.occurred_at.isoformat(),
+                    r.operation,
+                    r.quantity,
+                    r.unit_price,
+                    r.cost,
+                    r.status,
+                    r.pk,
+                ]
+                for r in records.iterator()
+            ),
+        )

@@ -1,0 +1,481 @@
+"""The metering service's own SQLite store: usage events, the price table and quota limits.
+
+One file, `metering.sqlite3` in the data directory, opened by the server process only (WAL, so
+readers never wait for the writer; a busy timeout, so writers queue instead of failing). Each
+gRPC worker thread gets its own connection; every write is one IMMEDIATE transaction.
+
+Money is held as integer micro-dollars (prices have at most six decimal places), so totals are
+summed exactly by SQLite and turned into `Decimal` only at the edge.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+
+from metering.server.periods import Period, bounds, month_start, next_month_start
+
+DEFAULT_PRICES = {
+    "trade.execute": Decimal("0.01"),
+    "trade.cancel": Decimal("0.001"),
+    "portfolio.get": Decimal("0.001"),
+    "api.call": Decimal("0.001"),
+}
+DEFAULT_QUOTA = 10_000
+MICROS_PER_USD = 1_000_000
+MICROS_PER_DAY = 86_400 * 1_000_000
+MAX_UNIT_PRICE = Decimal(1_000)
+MAX_QUANTITY = 1_000_000
+MAX_ID_LENGTH = 128
+MAX_METADATA_BYTES = 4_096
+OPERATION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+WARNING_PCT, CRITICAL_PCT, EXCEEDED_PCT = 80, 95, 100
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    unit_price_micros INTEGER NOT NULL,
+    cost_micros INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'completed', 'failed')),
+    completed_at INTEGER,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS events_user_time ON events (user_id, occurred_at);
+CREATE TABLE IF NOT EXISTS prices (
+    operation TEXT PRIMARY KEY,
+    unit_price_micros INTEGER NOT NULL CHECK (unit_price_micros >= 0),
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quotas (
+    user_id TEXT PRIMARY KEY,
+    monthly_limit INTEGER NOT NULL CHECK (monthly_limit >= 0),
+    updated_at INTEGER NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    """A request the store refuses; `field` names the offending input when there is one."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidArgument(StoreError):
+    pass
+
+
+class EventNotFound(StoreError):
+    pass
+
+
+class StatusConflict(StoreError):
+    pass
+
+
+class QuotaState(StrEnum):
+    HEALTHY = "healthy"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    EXCEEDED = "exceeded"
+
+
+class EventStatus(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    used: int
+    remaining: int
+    utilization_pct: Decimal
+    state: QuotaState
+    reset_at: datetime
+
+
+@dataclass(frozen=True)
+class Tracked:
+    duplicate: bool
+    cost: Decimal
+    quota: Quota
+
+
+@dataclass(frozen=True)
+class OperationTotal:
+    operation: str
+    count: int
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    day: date
+    count: int
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    period: Period
+    start: datetime
+    end: datetime
+    total_operations: int
+    total_cost: Decimal
+    breakdown: tuple[OperationTotal, ...]
+    daily: tuple[DayTotal, ...]
+
+
+def usd(micros: int) -> Decimal:
+    """Micro-dollars as USD with at least three decimal places ("0.010"), more when needed."""
+    whole, _, fraction = f"{Decimal(micros).scaleb(-6):.6f}".partition(".")
+    fraction = fraction.rstrip("0").ljust(3, "0")
+    return Decimal(f"{whole}.{fraction}")
+
+
+def to_micros(at: datetime) -> int:
+    if at.tzinfo is None:
+        raise InvalidArgument("times must be timezone-aware")
+    delta = at - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+def parse_unit_price(text: str) -> int:
+    """A decimal USD string as micro-dollars; INVALID_ARGUMENT unless 0 <= price <= 1,000 with
+    at most six decimal places."""
+    try:
+        price = Decimal(text.strip())
+    except InvalidOperation:
+        raise InvalidArgument(f"unit_price {text!r} is not a decimal", field="unit_price") from None
+    if not price.is_finite() or price < 0 or price > MAX_UNIT_PRICE:
+        raise InvalidArgument(
+            f"unit_price must be between 0 and {MAX_UNIT_PRICE}", field="unit_price"
+        )
+    micros = price.scaleb(6)
+    if micros != micros.to_integral_value():
+        raise InvalidArgument("unit_price has more than 6 decimal places", field="unit_price")
+    return int(micros)
+
+
+def _require_id(value: str, field: str) -> str:
+    if not value:
+        raise InvalidArgument(f"{field} is required", field=field)
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidArgument(f"{field} is longer than {MAX_ID_LENGTH} characters", field=field)
+    return value
+
+
+def quota_status(*, limit: int, used: int, at: datetime) -> Quota:
+    # States compare exact ratios; the percentage is rounded down so that it never shows
+    # "80.0" next to a healthy state.
+    if limit == 0:
+        pct = Decimal("100.0")
+        state = QuotaState.EXCEEDED
+    else:
+        pct = (Decimal(used) * 100 / limit).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+        if used * 100 >= limit * EXCEEDED_PCT:
+            state = QuotaState.EXCEEDED
+        elif used * 100 >= limit * CRITICAL_PCT:
+            state = QuotaState.CRITICAL
+        elif used * 100 >= limit * WARNING_PCT:
+            state = QuotaState.WARNING
+        else:
+            state = QuotaState.HEALTHY
+    return Quota(
+        limit=limit,
+        used=used,
+        remaining=max(limit - used, 0),
+        utilization_pct=pct,
+        state=state,
+        reset_at=next_month_start(at),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        default_quota: int = DEFAULT_QUOTA,
+        busy_timeout: float = 5.0,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.path = path
+        self.default_quota = default_quota
+        self.busy_timeout = busy_timeout
+        self.clock = clock
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connection()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(SCHEMA)
+        with self._write() as tx:
+            now = to_micros(self.clock())
+            tx.executemany(
+                "INSERT INTO prices (operation, unit_price_micros, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (operation) DO NOTHING",
+                [(op, int(price.scaleb(6)), now) for op, price in DEFAULT_PRICES.items()],
+            )
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # isolation_level=None: no implicit transactions; _write() opens them explicitly.
+            # check_same_thread=False only so close() can close every thread's connection.
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front: two writers never both read, then both try
+        # to upgrade (which SQLite would refuse with "database is locked").
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        # One read transaction, so that the queries of a report see the same snapshot.
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    def track(
+        self,
+        *,
+        event_id: str,
+        user_id: str,
+        operation: str,
+        quantity: int = 1,
+        occurred_at: datetime | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> Tracked:
+        _require_id(event_id, "event_id")
+        _require_id(user_id, "user_id")
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise InvalidArgument(
+                f"quantity must be between 1 and {MAX_QUANTITY}", field="quantity"
+            )
+        meta = json.dumps(metadata or {}, sort_keys=True, separators=(",", ":"))
+        if len(meta.encode()) > MAX_METADATA_BYTES:
+            raise InvalidArgument(
+                f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata"
+            )
+        now = self.clock()
+        occurred = occurred_at or now
+        with self._write() as tx:
+            row = tx.execute(
+                "SELECT unit_price_micros FROM prices WHERE operation = ?", (operation,)
+            ).fetchone()
+            if row is None:
+                known = ", ".join(self._operations(tx))
+                raise InvalidArgument(
+                    f"unknown operation {operation!r}; known operations: {known}",
+                    field="operation",
+                )
+            unit_price = int(row[0])
+            inserted = tx.execute(
+                "INSERT INTO events (event_id, user_id, operation, quantity, unit_price_micros,"
+                " cost_micros, occurred_at, recorded_at, metadata)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                (
+                    event_id,
+                    user_id,
+                    operation,
+                    quantity,
+                    unit_price,
+                    unit_price * quantity,
+                    to_micros(occurred),
+                    to_micros(now),
+                    meta,
+                ),
+            ).rowcount
+            # A repeat is answered with what the first delivery recorded, whatever it carries.
+            owner, cost, occurred_micros = tx.execute(
+                "SELECT user_id, cost_micros, occurred_at FROM events WHERE event_id = ?",
+                (event_id,),
+            ).fetchone()
+            quota = self._quota(tx, owner, from_micros(occurred_micros))
+        return Tracked(duplicate=inserted == 0, cost=usd(cost), quota=quota)
+
+    def complete(self, *, event_id: str, status: str = EventStatus.COMPLETED) -> EventStatus:
+        _require_id(event_id, "event_id")
+        try:
+            final = EventStatus(status or EventStatus.COMPLETED)
+        except ValueError:
+            final = EventStatus.PENDING
+        if final is EventStatus.PENDING:
+            raise InvalidArgument("status must be 'completed' or 'failed'", field="status")
+        with self._write() as tx:
+            row = tx.execute("SELECT status FROM events WHERE event_id = ?", (event_id,)).fetchone()
+            if row is None:
+                raise EventNotFound(f"no usage event {event_id!r}", field="event_id")
+            current = EventStatus(row[0])
+            if current is final:
+                return final
+            if current is not EventStatus.PENDING:
+                raise StatusConflict(
+                    f"usage event {event_id!r} is already {current}", field="status"
+                )
+            tx.execute(
+                "UPDATE events SET status = ?, completed_at = ? WHERE event_id = ?",
+                (final.value, to_micros(self.clock()), event_id),
+            )
+        return final
+
+    def usage(self, *, user_id: str, period: str, at: datetime | None = None) -> UsageReport:
+        _require_id(user_id, "user_id")
+        try:
+            kind = Period(period or Period.MONTH)
+        except ValueError:
+            raise InvalidArgument(
+                "period must be 'day', 'week' or 'month'", field="period"
+            ) from None
+        start, end = bounds(kind, at or self.clock())
+        window = (user_id, to_micros(start), to_micros(end), EventStatus.FAILED.value)
+        billable = "user_id = ? AND occurred_at >= ? AND occurred_at < ? AND status != ?"
+        with self._read() as conn:
+            by_operation = conn.execute(
+                f"SELECT operation, SUM(quantity), SUM(cost_micros) FROM events"  # noqa: S608
+                f" WHERE {billable} GROUP BY operation ORDER BY operation",
+                window,
+            ).fetchall()
+            by_day = conn.execute(
+                f"SELECT (occurred_at - ?) / {MICROS_PER_DAY}, SUM(quantity), SUM(cost_micros)"  # noqa: S608
+                f" FROM events WHERE {billable} GROUP BY 1",
+                (to_micros(start), *window),
+            ).fetchall()
+        days = {int(index): (int(count), int(cost)) for index, count, cost in by_day}
+        daily = tuple(
+            DayTotal(
+                day=(start + timedelta(days=index)).date(),
+                count=days.get(index, (0, 0))[0],
+                cost=usd(days.get(index, (0, 0))[1]),
+            )
+            for index in range((end - start).days)
+        )
+        return UsageReport(
+            period=kind,
+            start=start,
+            end=end,
+            total_operations=sum(int(count) for _, count, _ in by_operation),
+            total_cost=usd(sum(int(cost) for _, _, cost in by_operation)),
+            breakdown=tuple(
+                OperationTotal(operation=op, count=int(count), cost=usd(int(cost)))
+                for op, count, cost in by_operation
+            ),
+            daily=daily,
+        )
+
+    def quota(self, *, user_id: str, at: datetime | None = None) -> Quota:
+        _require_id(user_id, "user_id")
+        with self._read() as conn:
+            return self._quota(conn, user_id, at or self.clock())
+
+    def set_quota(self, *, user_id: str, limit: int) -> Quota:
+        _require_id(user_id, "user_id")
+        if limit < 0:
+            raise InvalidArgument("limit must be 0 or more", field="limit")
+        now = self.clock()
+        with self._write() as tx:
+            tx.execute(
+                "INSERT INTO quotas (user_id, monthly_limit, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET"
+                " monthly_limit = excluded.monthly_limit, updated_at = excluded.updated_at",
+                (user_id, limit, to_micros(now)),
+            )
+            return self._quota(tx, user_id, now)
+
+    def prices(self) -> dict[str, Decimal]:
+        rows = (
+            self._connection()
+            .execute("SELECT operation, unit_price_micros FROM prices ORDER BY operation")
+            .fetchall()
+        )
+        return {operation: usd(int(micros)) for operation, micros in rows}
+
+    def set_price(self, *, operation: str, unit_price: str) -> dict[str, Decimal]:
+        # New operations may be priced here: the price table is the list of known operations.
+        if not OPERATION_NAME.match(operation) or len(operation) > MAX_ID_LENGTH:
+            raise InvalidArgument(
+                f"operation {operation!r} is not a dotted lower-case name like 'trade.execute'",
+                field="operation",
+            )
+        micros = parse_unit_price(unit_price)
+        with self._write() as tx:
+            tx.execute(
+                "INSERT INTO prices (operation, unit_price_micros, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (operation) DO UPDATE SET"
+                " unit_price_micros = excluded.unit_price_micros,"
+                " updated_at = excluded.updated_at",
+                (operation, micros, to_micros(self.clock())),
+            )
+        return self.prices()
+
+    def _operations(self, conn: sqlite3.Connection) -> list[str]:
+        return [row[0] for row in conn.execute("SELECT operation FROM prices ORDER BY operation")]
+
+    def _quota(self, conn: sqlite3.Connection, user_id: str, at: datetime) -> Quota:
+        row = conn.execute(
+            "SELECT monthly_limit FROM quotas WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        limit = int(row[0]) if row else self.default_quota
+        (used,) = conn.execute(
+            "SELECT COALESCE(SUM(quantity), 0) FROM events"
+            " WHERE user_id = ? AND occurred_at >= ? AND occurred_at < ? AND status != ?",
+            (
+                user_id,
+                to_micros(month_start(at)),
+                to_micros(next_month_start(at)),
+                EventStatus.FAILED.value,
+            ),
+        ).fetchone()
+        return quota_status(limit=limit, used=int(used), at=at)

@@ -1,0 +1,255 @@
+"""Usage: record billable operations (outbox), check quotas, deliver to the metering service."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from metering import client
+from metering.models import Quota, QuotaThreshold, UsageRecord
+from trading_demo.errors import QuotaExceeded, ValidationFailed
+from trading_demo.models import User
+from trading_demo.realtime import publish
+
+logger = logging.getLogger(__name__)
+RETRY_DELAYS = (1, 2, 5, 10, 30, 60)
+DELIVERY_BATCH = 200
+
+
+def unit_price(operation: str) -> Decimal:
+    try:
+        return Decimal(settings.METERING_PRICES[operation])
+    except KeyError:
+        raise ValidationFailed(
+            f"operation: unknown operation {operation!r}; one of "
+            f"{', '.join(settings.METERING_PRICES)}.",
+            details={"operation": ["unknown"]},
+        ) from None
+
+
+def month_bounds(at: datetime) -> tuple[datetime, datetime]:
+    start = at.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return start, end
+
+
+@dataclass(frozen=True)
+class QuotaView:
+    limit: int
+    used: int
+    remaining: int
+    utilization_pct: Decimal
+    state: str
+    reset_at: datetime
+
+
+def quota_limit_for(*, user_id: UUID) -> int:
+    quota = Quota.objects.filter(user_id=user_id).first()
+    return quota.monthly_limit if quota else settings.METERING_DEFAULT_QUOTA
+
+
+def _state(used: int, limit: int) -> str:
+    if limit == 0 or used >= limit:
+        return "exceeded"
+    share = Decimal(used) / limit * 100
+    if share >= 95:
+        return "critical"
+    if share >= 80:
+        return "warning"
+    return "healthy"
+
+
+def quota_status(*, user_id: UUID, at: datetime | None = None) -> QuotaView:
+    """The month's usage from local records (they include what is not delivered yet), so the
+    check on the order path needs no call to the service."""
+    start, end = month_bounds(at or timezone.now())
+    used = int(
+        UsageRecord.objects.filter(
+            user_id=user_id, occurred_at__gte=start, occurred_at__lt=end
+        ).aggregate(total=Sum("quantity"))["total"]
+        or 0
+    )
+    limit = quota_limit_for(user_id=user_id)
+    share = (Decimal(used) / limit * 100) if limit else Decimal(100)
+    return QuotaView(
+        limit=limit,
+        used=used,
+        remaining=max(0, limit - used),
+        utilization_pct=share.quantize(Decimal("0.1")),
+        state=_state(used, limit),
+        reset_at=end,
+    )
+
+
+def quota_ensure_available(*, user_id: UUID) -> None:
+    status = quota_status(user_id=user_id)
+    if status.state == "exceeded":
+        raise QuotaExceeded(
+            f"Monthly quota of {status.limit} billable operations used up; it resets "
+            f"{status.reset_at:%Y-%m-%d %H:%M} UTC.",
+            details={
+                "limit": status.limit,
+                "used": status.used,
+                "reset_at": status.reset_at.isoformat(),
+            },
+        )
+
+
+def usage_record(
+    *, user_id: UUID, operation: str, quantity: int = 1, metadata: dict[str, Any] | None = None
+) -> UsageRecord:
+    """Record a billable operation in the caller's transaction, and announce a quota threshold
+    the first time this month it is crossed."""
+    price = unit_price(operation)
+    with transaction.atomic():
+        record = UsageRecord.objects.create(
+            user_id=user_id,
+            operation=operation,
+            quantity=quantity,
+            unit_price=price,
+            metadata=metadata or {},
+        )
+        _thresholds_check(user_id=user_id)
+    return record
+
+
+def _thresholds_check(*, user_id: UUID) -> None:
+    status = quota_status(user_id=user_id)
+    if not status.limit:
+        return
+    month = f"{status.reset_at - timedelta(days=1):%Y-%m}"
+    for threshold in settings.METERING_THRESHOLDS:
+        if status.used * 100 < status.limit * threshold:
+            break
+        try:
+            with transaction.atomic():
+                _, created = QuotaThreshold.objects.get_or_create(
+                    user_id=user_id, month=month, threshold=threshold
+                )
+        except IntegrityError:
+            created = False
+        if created:
+            _threshold_crossed(user_id=user_id, threshold=threshold, status=status)
+
+
+def _threshold_crossed(*, user_id: UUID, threshold: int, status: QuotaView) -> None:
+    from alerts.services import alert_raise
+
+    severity = {80: "medium", 95: "critical", 100: "critical"}.get(threshold, "high")
+    message = (
+        f"You have used {status.used} of your {status.limit} billable operations this month "
+        f"({threshold} %)."
+        + (" Billable calls are refused until the quota resets." if threshold >= 100 else "")
+    )
+    alert_raise(
+        type="quota",
+        severity=severity,
+        message=message,
+        owner=User.objects.get(pk=user_id),
+        data={"threshold": threshold, "used": status.used, "limit": status.limit},
+        dedupe_key=f"quota:{threshold}:{status.reset_at:%Y-%m}",
+    )
+    publish(
+        "quota:warning",
+        {
+            "threshold": threshold,
+            "used": status.used,
+            "limit": status.limit,
+            "state": status.state,
+            "reset_at": status.reset_at.isoformat(),
+        },
+        channel="metering",
+        user_ids=[user_id],
+    )
+
+
+def quota_set(*, user: User, limit: int) -> Quota:
+    if limit < 0:
+        raise ValidationFailed("monthly_limit: 0 or more.", details={"monthly_limit": ["min 0"]})
+    quota, _ = Quota.objects.update_or_create(
+        user=user,
+        defaults={"monthly_limit": limit, "updated_at": timezone.now(), "synced_at": None},
+    )
+    quotas_sync(quotas=[quota])
+    return quota
+
+
+def quotas_sync(*, quotas: list[Quota] | None = None) -> int:
+    """Forward quota changes to the service; unsynced ones are retried by the worker."""
+    pending = (
+        quotas if quotas is not None else list(Quota.objects.filter(synced_at__isnull=True)[:100])
+    )
+    synced = 0
+    for quota in pending:
+        try:
+            client.set_quota(user_id=str(quota.user_id), limit=quota.monthly_limit)
+        except client.MeteringUnavailable:
+            return synced
+        Quota.objects.filter(pk=quota.pk, updated_at=quota.updated_at).update(
+            synced_at=timezone.now()
+        )
+        synced += 1
+    return synced
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int
+    failed: int
+    error: str = ""
+
+
+def usage_deliver_pending(
+    *, now: datetime | None = None, batch: int = DELIVERY_BATCH
+) -> DeliveryReport:
+    """Send due records to the service. A record is marked delivered only after the service
+    acknowledged it; the service counts each event id once, so a record whose acknowledgement
+    was lost is simply sent again. The first failure ends the pass and backs the rest off."""
+    now = now or timezone.now()
+    due = list(
+        UsageRecord.objects.filter(
+            status=UsageRecord.Status.PENDING, next_attempt_at__lte=now
+        ).order_by("occurred_at")[:batch]
+    )
+    delivered = 0
+    for index, record in enumerate(due):
+        try:
+            client.track_usage(
+                event_id=str(record.pk),
+                user_id=str(record.user_id),
+                operation=record.operation,
+                quantity=record.quantity,
+                occurred_at=record.occurred_at,
+                metadata={k: str(v) for k, v in record.metadata.items()},
+            )
+            client.complete_usage(event_id=str(record.pk))
+        except client.MeteringUnavailable as exc:
+            _back_off(due[index:], now=now, error=str(exc))
+            return DeliveryReport(delivered, len(due) - index, str(exc))
+        UsageRecord.objects.filter(pk=record.pk).update(
+            status=UsageRecord.Status.DELIVERED,
+            delivered_at=timezone.now(),
+            attempts=record.attempts + 1,
+            last_error="",
+        )
+        delivered += 1
+    return DeliveryReport(delivered, 0)
+
+
+def _back_off(records: list[UsageRecord], *, now: datetime, error: str) -> None:
+    for record in records:
+        delay = RETRY_DELAYS[min(record.attempts, len(RETRY_DELAYS) - 1)]
+        UsageRecord.objects.filter(pk=record.pk).update(
+            attempts=record.attempts + 1,
+            next_attempt_at=now + timedelta(seconds=delay),
+            last_error=error[:300],
+        )
