@@ -79,9 +79,31 @@ class UsageApi(APIView):
         return Response(UsageOutput(summary).data)
 
 
+class CostsOutput(serializers.Serializer):
+    period = serializers.CharField()
+    breakdown = LineOutput(many=True)
+    total_cost = serializers.CharField()
+    estimated_monthly_cost = serializers.CharField()
+    prices = serializers.DictField(child=serializers.CharField())
+
+
+class TrackOutput(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    operation = serializers.CharField()
+    quantity = serializers.IntegerField()
+    cost = serializers.CharField()
+    quota = QuotaOutput()
+
+
+class EstimateOutput(serializers.Serializer):
+    breakdown = LineOutput(many=True)
+    total_cost = serializers.CharField()
+
+
 class CostsApi(APIView):
     billable = None
 
+    @extend_schema(responses={200: CostsOutput})
     def get(self, request: Request) -> Response:
         summary = usage_summary(user_id=_uid(request), period="month")
         return Response(
@@ -112,7 +134,7 @@ class TrackApi(APIView):
         operation = serializers.ChoiceField(choices=OPERATIONS)
         quantity = serializers.IntegerField(min_value=1, max_value=1000, default=1)
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={201: TrackOutput})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -143,7 +165,7 @@ class EstimateApi(APIView):
                 raise serializers.ValidationError(f"Unknown operation(s): {', '.join(unknown)}.")
             return value
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: EstimateOutput})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -158,6 +180,10 @@ class StatementApi(APIView):
 
     billable = None
 
+    @extend_schema(
+        parameters=[OpenApiParameter("month", str, description="YYYY-MM")],
+        responses={(200, "text/csv"): str},
+    )
     def get(self, request: Request) -> Any:
         raw = request.query_params.get("month")
         try:

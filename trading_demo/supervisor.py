@@ -53,6 +53,7 @@ def processes() -> list[Child]:
         Child("metering", [python, "-m", "metering.server"]),
         Child("oversight", [python, "-m", "oversight.server"]),
         Child("usage", [python, "manage.py", "deliver_usage"]),
+        Child("slack", [python, "manage.py", "deliver_slack"]),
     ]
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from alerts import urls as alerts_urls
 from alerts import views as alerts_views
 from metering import urls as metering_urls
 from metering import views as metering_views
@@ -27,6 +28,7 @@ api_patterns = [
     *trades_urls.api_urlpatterns,
     *portfolio_urls.api_urlpatterns,
     *metering_urls.api_urlpatterns,
+    *alerts_urls.api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^.*$", api.ApiNotFound.as_view(), name="api-not-found"),
@@ -41,6 +43,7 @@ urlpatterns = [
     path("metering/", metering_views.metering, name="metering"),
     *metering_urls.page_urlpatterns,
     path("alerts/", alerts_views.alerts, name="alerts"),
+    *alerts_urls.page_urlpatterns,
     path("approvals/", oversight_views.approvals, name="approvals"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/tokens/", views.token_create, name="settings-token-create"),

@@ -12,17 +12,23 @@ import time
 import uuid
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from alerts.services import price_alerts_evaluate, system_health_report
 from portfolio.services import snapshots_take_all
 from trades.market import TRADING_SECONDS_PER_YEAR
 from trades.models import Symbol
 from trades.services import holders_notify, market_tick, session_roll
+from trading_demo import health
 from trading_demo.realtime import relay_prune, use_database_relay_if_needed
 
 logger = logging.getLogger(__name__)
 LOCK_KEY = "trading_demo:market-simulator"
+# The market process watches the other parts' health and raises system alerts to managers
+# when one goes down or comes back.
+HEALTH_EVERY_TICKS = 10
 
 
 class SingleRunner:
@@ -116,12 +122,16 @@ class Command(BaseCommand):
                 session_roll()
                 codes = list(Symbol.objects.order_by("symbol").values_list("symbol", flat=True))
                 for code in codes:
-                    market_tick(symbol_id=code, rng=rng, dt_years=dt_years)
+                    symbol = market_tick(symbol_id=code, rng=rng, dt_years=dt_years)
+                    price_alerts_evaluate(symbol_id=code, price=symbol.last_price)
                 holders_notify(symbol_ids=codes)
                 minute = int(time.time() // 60)
                 if minute != snapshot_minute:
                     snapshots_take_all()
                     snapshot_minute = minute
+                if done % HEALTH_EVERY_TICKS == 0:
+                    for result in async_to_sync(health.run_all)():
+                        system_health_report(check=result.name, ok=result.ok, detail=result.detail)
                 if relay:
                     relay_prune()
                 done += 1
