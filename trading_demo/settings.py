@@ -289,3 +289,6 @@ METERING_PRICES = {
 }
 METERING_DEFAULT_QUOTA = env.int("METERING_DEFAULT_QUOTA", default=10_000)
 METERING_THRESHOLDS = (80, 95, 100)
+# Alerts at or above this severity go to Slack (and, for a user's own alerts, at or above the
+# user's own Slack preference too).
+ALERTS_SLACK_MIN_SEVERITY = env.str("ALERTS_SLACK_MIN_SEVERITY", default="high")

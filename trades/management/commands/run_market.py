@@ -12,23 +12,18 @@ import time
 import uuid
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from alerts.services import price_alerts_evaluate, system_health_report
+from alerts.services import price_alerts_evaluate
 from portfolio.services import snapshots_take_all
 from trades.market import TRADING_SECONDS_PER_YEAR
 from trades.models import Symbol
 from trades.services import holders_notify, market_tick, session_roll
-from trading_demo import health
 from trading_demo.realtime import relay_prune, use_database_relay_if_needed
 
 logger = logging.getLogger(__name__)
 LOCK_KEY = "trading_demo:market-simulator"
-# The market process watches the other parts' health and raises system alerts to managers
-# when one goes down or comes back.
-HEALTH_EVERY_TICKS = 10
 
 
 class SingleRunner:
@@ -129,9 +124,6 @@ class Command(BaseCommand):
                 if minute != snapshot_minute:
                     snapshots_take_all()
                     snapshot_minute = minute
-                if done % HEALTH_EVERY_TICKS == 0:
-                    for result in async_to_sync(health.run_all)():
-                        system_health_report(check=result.name, ok=result.ok, detail=result.detail)
                 if relay:
                     relay_prune()
                 done += 1
