@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -190,7 +191,16 @@ def _send(groups: list[str], message: dict[str, Any]) -> None:
         return
     # One event-loop hop for all destinations: each async_to_sync call from sync code costs
     # about 5 ms (ARCHITECTURE.md).
-    async_to_sync(_send_all)(layer, groups, message)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(_send_all)(layer, groups, message)
+        return
+    # Sync code running inside an event loop's thread (a script or test driving an async
+    # library) cannot use async_to_sync there: send from a short-lived thread instead.
+    sender = threading.Thread(target=async_to_sync(_send_all), args=(layer, groups, message))
+    sender.start()
+    sender.join()
 
 
 async def _send_all(layer: Any, groups: list[str], message: dict[str, Any]) -> None:

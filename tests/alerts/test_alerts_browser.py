@@ -50,8 +50,11 @@ def _served_urls(settings) -> None:
 
 @pytest.fixture
 def relay(monkeypatch) -> None:
-    # The test process publishes; Daphne is another process with its own in-memory layer.
-    monkeypatch.setattr(realtime, "_relay_through_database", True)
+    # The test process publishes; Daphne is another process: without Redis it has its own
+    # in-memory layer, so events travel through the database relay, as the market's do.
+    monkeypatch.setattr(
+        realtime, "_relay_through_database", realtime.use_database_relay_if_needed()
+    )
 
 
 def test_a_new_alert_shows_live_and_acknowledging_clears_it(

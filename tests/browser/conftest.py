@@ -28,7 +28,11 @@ def chromium():
     # the session could not use async_to_sync in this thread.
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A wait bound, not a speed assertion: on a loaded 2-core CI machine Chromium, Daphne and
+    # pytest share the cores, and a live update can take longer than Playwright's 5 s default.
+    expect.set_options(timeout=15_000)
 
     # Playwright's sync API keeps an event loop running in this thread; the test's own ORM
     # calls are still synchronous and safe.
