@@ -21,7 +21,7 @@ from metering.selectors import (
     usage_summary,
 )
 from metering.services import quota_status, usage_record
-from portfolio.api import csv_response
+from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
 
 OPERATIONS = list(settings.METERING_PRICES)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -15,6 +13,7 @@ from rest_framework.views import APIView
 
 from portfolio.selectors import PERIODS, account_summary, performance, realized_statement
 from portfolio.services import account_ensure, account_reset
+from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
 from trading_demo.pagination import Cursor
 from trading_demo.permissions import CanTrade
@@ -160,26 +159,6 @@ class StatementApi(APIView):
             view=self,
         )
         return paginator.get_paginated_response(StatementOutput(page, many=True).data)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_response(
-    filename: str, header: list[str], rows: Iterable[list[Any]]
-) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 class PositionExportApi(APIView):

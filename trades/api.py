@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 import uuid
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from trades.selectors import (
     tape_for,
 )
 from trades.services import OrderRequest, order_cancel, order_submit
+from trading_demo.csvexport import csv_response
 from trading_demo.errors import NotFound
 from trading_demo.pagination import Cursor
 from trading_demo.permissions import ReadOnlyOrCanTrade
@@ -211,11 +211,6 @@ class OrderDetailApi(APIView):
         return Response(OrderOutput(order).data)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 class OrderExportApi(APIView):
     """The trade history as CSV: one row per fill, then orders without fills (newest first,
     at most 10,000 orders)."""
@@ -225,28 +220,8 @@ class OrderExportApi(APIView):
     @extend_schema(responses={(200, "text/csv"): str})
     def get(self, request: Request) -> StreamingHttpResponse:
         orders = orders_for(user=request.user)[:EXPORT_MAX_ROWS]  # type: ignore[arg-type]
-        writer = csv.writer(_Echo())
 
-        def rows() -> Iterator[str]:
-            yield writer.writerow(
-                [
-                    "order_id",
-                    "client_order_id",
-                    "created_at",
-                    "symbol",
-                    "type",
-                    "order_type",
-                    "time_in_force",
-                    "quantity",
-                    "limit_price",
-                    "stop_price",
-                    "status",
-                    "fill_id",
-                    "fill_time",
-                    "fill_quantity",
-                    "fill_price",
-                ]
-            )
+        def rows() -> Iterator[list[Any]]:
             for order in orders.iterator(chunk_size=500):
                 base = [
                     order.pk,
@@ -263,15 +238,31 @@ class OrderExportApi(APIView):
                 ]
                 fills = fills_of(order)
                 if not fills:
-                    yield writer.writerow([*base, "", "", "", ""])
+                    yield [*base, "", "", "", ""]
                 for fill in fills:
-                    yield writer.writerow(
-                        [*base, fill.pk, fill.created_at.isoformat(), fill.quantity, fill.price]
-                    )
+                    yield [*base, fill.pk, fill.created_at.isoformat(), fill.quantity, fill.price]
 
-        response = StreamingHttpResponse(rows(), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="trade-history.csv"'
-        return response
+        return csv_response(
+            "trade-history.csv",
+            [
+                "order_id",
+                "client_order_id",
+                "created_at",
+                "symbol",
+                "type",
+                "order_type",
+                "time_in_force",
+                "quantity",
+                "limit_price",
+                "stop_price",
+                "status",
+                "fill_id",
+                "fill_time",
+                "fill_quantity",
+                "fill_price",
+            ],
+            rows(),
+        )
 
 
 # --- market ------------------------------------------------------------------------------
