@@ -40,15 +40,17 @@ def test_statement_csv_lists_the_months_records(client_for, trader):
     assert client_for(trader).get("/api/metering/statement?month=2026-13").status_code == 400
 
 
-def test_manager_sets_a_quota_in_admin_and_it_reaches_the_service(client, manager, trader,
-                                                                  metering):
+def test_manager_sets_a_quota_in_admin_and_it_reaches_the_service(
+    client, manager, trader, metering
+):
     from metering import client as metering_client
     from trading_demo.services import roles_sync
 
     roles_sync()
     client.force_login(manager)
-    response = client.post("/admin/metering/quota/add/", {"user": str(trader.pk),
-                                                          "monthly_limit": "250"})
+    response = client.post(
+        "/admin/metering/quota/add/", {"user": str(trader.pk), "monthly_limit": "250"}
+    )
     assert response.status_code == 302, response.content.decode()[:500]
     quota = Quota.objects.get(user=trader)
     assert quota.monthly_limit == 250 and quota.synced_at is not None
