@@ -81,4 +81,4 @@ certs:
 
 # Browser tests write their screenshots into docs/screenshots for the README.
 screenshots: install
-	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser -q
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser tests/alerts/test_alerts_browser.py -q
