@@ -12,7 +12,6 @@ exponential backoff; a service that cannot be reached, or a deadline that passes
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,11 +24,11 @@ import grpc
 import grpc.aio
 from django.conf import settings
 from google.protobuf.timestamp_pb2 import Timestamp
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from metering.proto import metering_pb2 as pb
 from metering.proto import metering_pb2_grpc
 from trading_demo.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from trading_demo.grpc_channels import ChannelCache, health_status
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +111,7 @@ class Usage:
     daily: tuple[DailyUsage, ...]
 
 
-_channels: dict[str, grpc.Channel] = {}
-_channels_lock = threading.Lock()
+_channels = ChannelCache(_CHANNEL_OPTIONS)
 
 
 def _target() -> str:
@@ -121,24 +119,12 @@ def _target() -> str:
 
 
 def _stub() -> metering_pb2_grpc.MeteringStub:
-    target = _target()
-    channel = _channels.get(target)
-    if channel is None:
-        with _channels_lock:
-            channel = _channels.get(target)
-            if channel is None:
-                channel = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
-                _channels[target] = channel
-    return metering_pb2_grpc.MeteringStub(channel)
+    return metering_pb2_grpc.MeteringStub(_channels.get(_target()))
 
 
 def close_channels() -> None:
     """Close every cached channel; the next call opens a new one (tests, settings changes)."""
-    with _channels_lock:
-        channels = list(_channels.values())
-        _channels.clear()
-    for channel in channels:
-        channel.close()
+    _channels.close()
 
 
 def _call(method: str, request: Any, timeout: float) -> Any:
@@ -300,17 +286,12 @@ async def health() -> str:
     """grpc.health.v1 status of the service: "SERVING", or MeteringUnavailable. For /healthz.
 
     A channel per check: grpc.aio channels belong to one event loop, and a check is rare."""
-    request = health_pb2.HealthCheckRequest(service=SERVICE_NAME)
-    async with grpc.aio.insecure_channel(_target()) as channel:
-        try:
-            response = await health_pb2_grpc.HealthStub(channel).Check(
-                request, timeout=HEALTH_DEADLINE
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise MeteringUnavailable(
-                f"Metering service unavailable ({exc.code().name}): {exc.details()}"
-            ) from exc
-    status = str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+    try:
+        status = await health_status(_target(), SERVICE_NAME, HEALTH_DEADLINE)
+    except grpc.aio.AioRpcError as exc:
+        raise MeteringUnavailable(
+            f"Metering service unavailable ({exc.code().name}): {exc.details()}"
+        ) from exc
     if status != "SERVING":
         raise MeteringUnavailable(f"Metering service is {status}")
     return status

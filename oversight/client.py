@@ -14,7 +14,6 @@ ApprovalExpired for the approval workflow.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,11 +26,11 @@ from uuid import UUID
 import grpc
 from django.conf import settings
 from google.protobuf import timestamp_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from oversight.proto import oversight_pb2 as pb
 from oversight.proto import oversight_pb2_grpc as pb_grpc
 from trading_demo.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from trading_demo.grpc_channels import ChannelCache, health_status
 
 SERVICE_NAME = "oversight.v1.Oversight"
 EVALUATE_TIMEOUT = 1.5
@@ -165,28 +164,17 @@ class RiskSettings:
 # Channels
 
 
-_channels: dict[str, tuple[grpc.Channel, pb_grpc.OversightStub]] = {}
-_channels_lock = threading.Lock()
+_channels = ChannelCache(CHANNEL_OPTIONS)
 
 
 def _stub() -> pb_grpc.OversightStub:
-    """The stub on this target's one channel, made on first use (thread-safe)."""
-    target = settings.OVERSIGHT_GRPC_URL
-    with _channels_lock:
-        cached = _channels.get(target)
-        if cached is None:
-            channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
-            cached = _channels[target] = (channel, pb_grpc.OversightStub(channel))
-    return cached[1]
+    """A stub on this target's one channel, made on first use (thread-safe)."""
+    return pb_grpc.OversightStub(_channels.get(settings.OVERSIGHT_GRPC_URL))
 
 
 def reset_channels() -> None:
     """Close every cached channel (tests, or after the service moved)."""
-    with _channels_lock:
-        channels = [channel for channel, _ in _channels.values()]
-        _channels.clear()
-    for channel in channels:
-        channel.close()
+    _channels.close()
 
 
 def _call[R](
@@ -423,16 +411,10 @@ async def health() -> str:
     A fresh grpc.aio channel per check: an aio channel belongs to the event loop it was made
     on, and health checks are rare.
     """
-    target = settings.OVERSIGHT_GRPC_URL
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        try:
-            response = await stub.Check(
-                health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=HEALTH_TIMEOUT
-            )
-        except grpc.RpcError as exc:
-            raise _domain_error(exc) from exc
-    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    try:
+        status = await health_status(settings.OVERSIGHT_GRPC_URL, SERVICE_NAME, HEALTH_TIMEOUT)
+    except grpc.RpcError as exc:
+        raise _domain_error(exc) from exc
     if status != "SERVING":
         raise OversightUnavailable(
             f"The oversight service is {status}.",
