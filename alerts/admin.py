@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -9,19 +7,7 @@ from django.http import HttpRequest
 from alerts.models import Alert, PriceAlert, SlackMessage
 from alerts.selectors import alerts_visible_to
 from alerts.services import alert_acknowledge, slack_messages_retry_now
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """These rows change only through the alerts services (the actions below), never by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from trading_demo.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(Alert)

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from metering.models import Quota, UsageRecord
 from metering.services import quota_set
+from trading_demo.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(Quota)
@@ -23,7 +24,7 @@ class QuotaAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(ReadOnlyAdmin):
     list_display = [
         "occurred_at",
         "user",
@@ -36,12 +37,3 @@ class UsageRecordAdmin(admin.ModelAdmin):
     list_filter = ["status", "operation"]
     search_fields = ["user__email", "id"]
     date_hierarchy = "occurred_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

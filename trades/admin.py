@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from trades.models import Candle, Execution, MarketSession, Order, Symbol
 from trades.services import symbol_set_halted
+from trading_demo.admin_readonly import ReadOnlyAdmin
 
 
 @admin.register(Symbol)
@@ -34,19 +35,6 @@ class SymbolAdmin(admin.ModelAdmin):
         for symbol in queryset:
             symbol_set_halted(symbol=symbol, halted=False)
         messages.success(request, f"Resumed {queryset.count()} symbol(s).")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Orders and trades change only through the order services, never by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Order)

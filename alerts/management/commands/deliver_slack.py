@@ -4,7 +4,6 @@ and turns the health checks' results into system alerts for the managers."""
 from __future__ import annotations
 
 import logging
-import signal
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ from alerts.services import slack_messages_deliver, slack_messages_prune, system
 from alerts.slack import slack_enabled
 from trading_demo import health
 from trading_demo.realtime import use_database_relay_if_needed
+from trading_demo.shutdown import StopSignal
 
 logger = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 3600
@@ -48,14 +48,7 @@ class Command(BaseCommand):
             run = slack_messages_deliver()
             self.stdout.write(f"delivered {run.delivered}, failed {run.failed}")
             return
-        stopping = False
-
-        def stop(signum: int, frame: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopping = StopSignal()
         # System alerts raised here must reach the web process's sockets.
         use_database_relay_if_needed()
         self.stdout.write(

@@ -3,13 +3,13 @@ forwards quota changes, with backoff while the service is down."""
 
 from __future__ import annotations
 
-import signal
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from metering.services import quotas_sync, usage_deliver_pending
+from trading_demo.shutdown import StopSignal
 
 IDLE_SECONDS = 0.5
 
@@ -21,14 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
 
     def handle(self, *args: Any, once: bool, **options: Any) -> None:
-        stopping = False
-
-        def stop(signum: int, frame: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopping = StopSignal()
         was_down = False
         while not stopping:
             report = usage_deliver_pending()

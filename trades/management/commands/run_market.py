@@ -7,7 +7,6 @@ import fcntl
 import logging
 import os
 import random
-import signal
 import time
 import uuid
 from typing import Any
@@ -21,6 +20,7 @@ from trades.market import TRADING_SECONDS_PER_YEAR
 from trades.models import Symbol
 from trades.services import holders_notify, market_tick, session_roll
 from trading_demo.realtime import relay_prune, use_database_relay_if_needed
+from trading_demo.shutdown import StopSignal
 
 logger = logging.getLogger(__name__)
 LOCK_KEY = "trading_demo:market-simulator"
@@ -84,14 +84,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=settings.MARKET_SEED)
 
     def handle(self, *args: Any, ticks: int, seed: int, **options: Any) -> None:
-        stopping = False
-
-        def stop(signum: int, frame: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopping = StopSignal()
         relay = use_database_relay_if_needed()
         runner = SingleRunner()
         while not runner.acquire():
