@@ -43,7 +43,10 @@ def test_theme_change_in_one_tab_applies_to_the_other_live(
     second = browser_context.new_page()
     second.goto(daphne.url + "/settings/")
     second.get_by_label("Dark").check()
-    second.get_by_role("button", name="Save preferences").click()
+    # Saving refreshes that tab (HX-Refresh): wait for the reload, or the screenshot below can
+    # land mid-navigation.
+    with second.expect_navigation():
+        second.get_by_role("button", name="Save preferences").click()
     expect(second.locator("html")).to_have_attribute("data-theme", "dark")
     expect(first.locator("html")).to_have_attribute("data-theme", "dark")
     second.screenshot(path=str(screenshot_dir / "settings-dark.png"))
