@@ -71,7 +71,7 @@ def test_a_new_alert_shows_live_and_acknowledging_clears_it(
     toast = page.locator(f"#toast-{alert.pk}")
     expect(toast).to_contain_text("Position in ACME is 45 % of equity")
     expect(page.get_by_test_id("alert-bell-count")).to_have_text("1")
-    page.screenshot(path=str(screenshot_dir / "alert-toast.png"))
+    page.screenshot(caret="initial", path=str(screenshot_dir / "alert-toast.png"))
     toast.get_by_role("button", name="Acknowledge").click()
     expect(toast).to_have_count(0)
     expect(page.get_by_test_id("alert-bell")).to_have_attribute("aria-label", "Alerts: 0 unread")
@@ -88,7 +88,7 @@ def test_a_new_alert_shows_live_and_acknowledging_clears_it(
     page.get_by_role("button", name="Acknowledge all").click()
     expect(page.get_by_test_id("unread-count")).to_contain_text("0 unread")
     expect(page.get_by_test_id("alert-bell-count")).to_have_text("0")
-    page.screenshot(path=str(screenshot_dir / "alerts.png"), full_page=True)
+    page.screenshot(caret="initial", path=str(screenshot_dir / "alerts.png"), full_page=True)
     assert errors == []
 
 

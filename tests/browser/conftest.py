@@ -53,6 +53,8 @@ def browser_context(chromium) -> Iterator[object]:
 
 @pytest.fixture
 def screenshot_dir() -> Path:
+    # Screenshots are taken with caret="initial": Playwright's default hides the caret with an
+    # injected <style>, which our CSP refuses and the console-error checks would report.
     path = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "test-artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path

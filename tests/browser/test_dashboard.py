@@ -53,7 +53,9 @@ def test_market_order_fills_and_shows_without_reload(
         other_tab.get_by_test_id("trade-history").locator("tr[data-status=filled]")
     ).to_have_count(1)
     expect(other_tab.get_by_test_id("sidebar-positions")).to_contain_text("25")
-    page.screenshot(path=str(screenshot_dir / "dashboard-trading.png"), full_page=True)
+    page.screenshot(
+        caret="initial", path=str(screenshot_dir / "dashboard-trading.png"), full_page=True
+    )
 
 
 def test_form_shows_server_validation_inline(daphne, browser_context, trader):

@@ -33,4 +33,6 @@ def test_fill_on_dashboard_appears_on_portfolio_page_live(
     expect(row).to_contain_text("4,004.00")
     expect(portfolio.locator(".chart-slice")).to_have_count(2)
     expect(portfolio.get_by_test_id("pnl-card")).to_contain_text("$100,000.00")
-    portfolio.screenshot(path=str(screenshot_dir / "portfolio.png"), full_page=True)
+    portfolio.screenshot(
+        caret="initial", path=str(screenshot_dir / "portfolio.png"), full_page=True
+    )

@@ -20,7 +20,7 @@ def test_trader_signs_in_and_sees_the_live_dashboard(
     expect(page.get_by_test_id("user-email")).to_have_text(trader.email)
     expect(page.locator("#ws-label")).to_have_text("Live updates: connected")
     expect(page.locator("#status-lights")).to_contain_text("Database: up")
-    page.screenshot(path=str(screenshot_dir / "dashboard.png"))
+    page.screenshot(caret="initial", path=str(screenshot_dir / "dashboard.png"))
     # CSP violations and script errors show up in the console.
     assert errors == []
 
@@ -49,7 +49,7 @@ def test_theme_change_in_one_tab_applies_to_the_other_live(
         second.get_by_role("button", name="Save preferences").click()
     expect(second.locator("html")).to_have_attribute("data-theme", "dark")
     expect(first.locator("html")).to_have_attribute("data-theme", "dark")
-    second.screenshot(path=str(screenshot_dir / "settings-dark.png"))
+    second.screenshot(caret="initial", path=str(screenshot_dir / "settings-dark.png"))
 
 
 def test_phone_width_collapses_navigation(daphne, chromium, trader):
