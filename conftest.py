@@ -11,11 +11,23 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
 from tests.metering.conftest import metering, metering_server  # noqa: F401  (shared)
-from tests.oversight.conftest import oversight_server, oversight_settings  # noqa: F401
+from tests.oversight.conftest import (  # noqa: F401  (shared)
+    OversightServer,
+    oversight_server,
+    oversight_settings,
+    oversight_shared,
+)
 from tests.servers import Daphne
 from tests.trades.conftest import make_symbol
 from trades.models import Symbol
 from trading_demo.models import Role, User
+
+
+@pytest.fixture(autouse=True)
+def _oversight_for_orders(settings, oversight_shared: OversightServer) -> Iterator[None]:  # noqa: F811
+    """Orders are scored by a real oversight server; this one is shared by the run."""
+    settings.OVERSIGHT_GRPC_URL = oversight_shared.target
+    yield
 
 
 @pytest.fixture(autouse=True)
@@ -80,9 +92,13 @@ def acme(db: None) -> Symbol:
 
 
 @pytest.fixture(scope="session")
-def daphne(django_db_setup: None, django_db_blocker: object) -> Iterator[Daphne]:
+def daphne(
+    django_db_setup: None,
+    django_db_blocker: object,
+    oversight_shared: OversightServer,  # noqa: F811
+) -> Iterator[Daphne]:
     """One real Daphne (HTTP + WebSocket) on the test database for the whole session."""
-    server = Daphne()
+    server = Daphne(extra_env={"OVERSIGHT_GRPC_URL": oversight_shared.target})
     yield server
     server.stop()
 

@@ -4,6 +4,7 @@ slack_enqueue`) and the `deliver_slack` worker posts with `slack_post`."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -68,5 +69,30 @@ def alert_payload(*, message: str, severity: str, type: str) -> dict[str, Any]:
                     {"title": "Type", "value": type, "short": True},
                 ],
             }
+        ],
+    }
+
+
+def trade_executed_payload(
+    *, side: str, quantity: int, symbol: str, price: Decimal, trader: str
+) -> dict[str, Any]:
+    """The seed's trade message: a headline and the Symbol, Type, Quantity and Price fields."""
+    return {
+        "text": f"Trade executed: {side} {quantity} {symbol} @ ${price}",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Trade Executed*"}},
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*Symbol:*\n{symbol}"},
+                    {"type": "mrkdwn", "text": f"*Type:*\n{side}"},
+                    {"type": "mrkdwn", "text": f"*Quantity:*\n{quantity}"},
+                    {"type": "mrkdwn", "text": f"*Price:*\n${price}"},
+                ],
+            },
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"Trader: {escape(trader)}"}],
+            },
         ],
     }

@@ -85,6 +85,7 @@ class OrderOutput(serializers.Serializer):
     status_reason = serializers.CharField()
     risk_level = serializers.CharField(allow_null=True)
     risk_score = serializers.IntegerField(allow_null=True)
+    risk_reasons = serializers.ListField(child=serializers.CharField())
     fills = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -167,7 +168,9 @@ class OrderListCreateApi(APIView):
         )
         return paginator.get_paginated_response(OrderOutput(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: OrderOutput, 200: OrderOutput})
+    @extend_schema(
+        request=InputSerializer, responses={201: OrderOutput, 202: OrderOutput, 200: OrderOutput}
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -136,6 +136,7 @@ class Order(models.Model):
     triggered_at = models.DateTimeField(null=True, blank=True)
     risk_level = models.CharField(max_length=8, blank=True)
     risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    risk_reasons = models.JSONField(default=list, blank=True)
     session = models.ForeignKey(
         MarketSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="day_orders"
     )

@@ -21,12 +21,17 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from alerts.models import AlertType
+from alerts.services import alert_raise, slack_enqueue, system_health_report
+from alerts.slack import slack_enabled, trade_executed_payload
 from metering.models import Operation
 from metering.services import quota_ensure_available, usage_record
-from portfolio.models import Account
+from oversight import client as oversight
+from portfolio.models import Account, Position
+from portfolio.selectors import positions_value_of
 from portfolio.services import (
     account_ensure,
     account_lock,
@@ -57,19 +62,24 @@ from trades.models import (
     TimeInForce,
 )
 from trading_demo.errors import (
+    DomainError,
     IdempotencyConflict,
     InsufficientFunds,
     InsufficientPosition,
     NotCancelable,
     NotFound,
+    RiskRejected,
     SymbolHalted,
     ValidationFailed,
 )
-from trading_demo.models import User
+from trading_demo.models import Severity, User
 from trading_demo.realtime import publish, publish_throttled
 
 RESTING_LOAD_LIMIT = 1000
 MAX_STOP_CASCADE = 100
+RECENT_ORDERS_WINDOW = timedelta(minutes=1)
+TYPICAL_VOLUME_CANDLES = 60  # the last hour of one-minute candles that traded
+TYPICAL_VOLUME_MIN_CANDLES = 10  # fewer: the typical volume is unknown, the rule is skipped
 
 
 @dataclass(frozen=True)
@@ -110,10 +120,12 @@ def _retry_on_deadlock[T](func: Callable[[], T], attempts: int = 5) -> T:
 
 
 def order_submit(*, user: User, request: OrderRequest) -> SubmitResult:
-    """Place an order (order flow steps 2, 4, 6, 7, 9 of ARCHITECTURE.md).
+    """Place an order (the order flow of ARCHITECTURE.md, steps 2 to 9).
 
     The same client_order_id with the same body returns the original order (created=False);
-    with a different body it is a conflict. Nothing is stored when a check fails.
+    with a different body it is a conflict. Nothing is stored when a check fails, when the
+    oversight service refuses the order (CRITICAL) or cannot be reached (fail closed: the
+    client retries with the same client_order_id).
     """
     replay = _idempotent_replay(user=user, request=request)
     if replay is not None:
@@ -122,6 +134,9 @@ def order_submit(*, user: User, request: OrderRequest) -> SubmitResult:
     account_ensure(user=user)
     try:
         order = _retry_on_deadlock(lambda: _order_place(user=user, request=request))
+    except oversight.OversightUnavailable as exc:
+        system_health_report(check="oversight", ok=False, detail=exc.message)
+        raise
     except IntegrityError:
         # A concurrent request with the same client_order_id won the race.
         replay = _idempotent_replay(user=user, request=request)
@@ -173,6 +188,21 @@ def _check_collar(*, request: OrderRequest, reference: Decimal) -> None:
             )
 
 
+def _check_symbol(symbol: Symbol) -> None:
+    if symbol.halted:
+        raise SymbolHalted(
+            f"Trading in {symbol.symbol} is halted.", details={"symbol": symbol.symbol}
+        )
+
+
+def _check_buying_power(account: Account, needed: Decimal) -> None:
+    if account.buying_power < needed:
+        raise InsufficientFunds(
+            f"Buying power {account.buying_power} is less than the {needed} this order may cost.",
+            details={"buying_power": str(account.buying_power), "required": str(needed)},
+        )
+
+
 @transaction.atomic
 def _order_place(*, user: User, request: OrderRequest) -> Order:
     symbol = Symbol.objects.select_for_update().filter(pk=request.symbol).first()
@@ -180,10 +210,7 @@ def _order_place(*, user: User, request: OrderRequest) -> Order:
         raise ValidationFailed(
             f"symbol: unknown symbol {request.symbol}.", details={"symbol": ["unknown"]}
         )
-    if symbol.halted:
-        raise SymbolHalted(
-            f"Trading in {symbol.symbol} is halted.", details={"symbol": symbol.symbol}
-        )
+    _check_symbol(symbol)
     _check_collar(request=request, reference=symbol.reference_price)
     account = account_lock(user_id=user.pk)
     worst_price = limit_for_matching(request=request, reference=symbol.reference_price)
@@ -203,18 +230,14 @@ def _order_place(*, user: User, request: OrderRequest) -> Order:
         seq=time.time_ns(),
         session=current_session() if request.time_in_force == TimeInForce.DAY else None,
     )
+    position: Position | None = None
     if request.side == Side.BUY:
-        needed = worst_price * request.quantity
-        if account.buying_power < needed:
-            raise InsufficientFunds(
-                f"Buying power {account.buying_power} is less than the {needed} this order "
-                "may cost.",
-                details={"buying_power": str(account.buying_power), "required": str(needed)},
-            )
-        order.reserved_cash = needed
-        cash_reserve(account=account, amount=needed)
+        _check_buying_power(account, worst_price * request.quantity)
+        held = Position.objects.filter(account=account, symbol=symbol).first()
+        held_quantity = held.quantity if held else 0
     else:
         position = position_lock(account=account, symbol_id=symbol.pk)
+        held_quantity = position.quantity
         if position.available_quantity < request.quantity:
             raise InsufficientPosition(
                 f"You hold {position.available_quantity} {symbol.pk} shares available to sell.",
@@ -223,10 +246,60 @@ def _order_place(*, user: User, request: OrderRequest) -> Order:
                     "available_quantity": position.available_quantity,
                 },
             )
+    # Step 5 inside the transaction, on the locked rows: the score sees exactly the cash and
+    # shares the order will reserve. The call has its own deadline (EVALUATE_TIMEOUT), and an
+    # error rolls everything back, so nothing is stored when the service is down.
+    facts = _risk_facts(order=order, symbol=symbol, account=account, held_quantity=held_quantity)
+    assessment = oversight.evaluate_risk(**facts)
+    order.risk_level = assessment.level
+    order.risk_score = assessment.score
+    order.risk_reasons = list(assessment.reasons)
+    if assessment.level is oversight.RiskLevel.CRITICAL:
+        raise RiskRejected(
+            "The order was refused by the risk check: " + "; ".join(assessment.reasons),
+            details={
+                "risk_level": assessment.level,
+                "risk_score": assessment.score,
+                "reasons": list(assessment.reasons),
+            },
+        )
+    if request.side == Side.BUY:
+        order.reserved_cash = worst_price * request.quantity
+        cash_reserve(account=account, amount=order.reserved_cash)
+    else:
+        assert position is not None
         order.reserved_quantity = request.quantity
         shares_reserve(position=position, quantity=request.quantity)
+    if assessment.level is oversight.RiskLevel.HIGH:
+        # Deferred import: the approval workflow drives orders through this module.
+        from oversight.services import approval_request_open
+
+        order.status = OrderStatus.PENDING_APPROVAL
+        order.save()
+        _publish_order(order, "trade:pending_approval")
+        approval_request_open(order=order, assessment=assessment, facts=facts)
+        return order
     order.save()
     _publish_order(order, "trade:created")
+    if assessment.level is oversight.RiskLevel.MEDIUM:
+        alert_raise(
+            type=AlertType.RISK,
+            severity=Severity.MEDIUM,
+            message=(
+                f"Review: {user.email} {order.side} {order.quantity} {symbol.pk} scored "
+                f"{assessment.score} (medium): " + "; ".join(assessment.reasons)
+            ),
+            to_managers=True,
+            symbol=symbol.pk,
+            data={"order_id": str(order.pk), "risk_score": assessment.score},
+        )
+    _order_start(order=order, symbol=symbol)
+    return order
+
+
+def _order_start(*, order: Order, symbol: Symbol) -> None:
+    """Put an accepted order to work: match it now, or let its stop wait; then the stops its
+    fills crossed."""
     if order.is_stop_waiting:
         if _stop_crossed(order, symbol.last_price):
             order.triggered_at = timezone.now()
@@ -236,7 +309,112 @@ def _order_place(*, user: User, request: OrderRequest) -> Order:
         _match(order=order, symbol=symbol)
     trigger_stops(symbol=symbol)
     publish_throttled(f"book:{symbol.pk}", "book:updated", {"symbol": symbol.pk})
+
+
+def _risk_facts(
+    *, order: Order, symbol: Symbol, account: Account, held_quantity: int
+) -> dict[str, Any]:
+    """What the oversight service scores an order on (EvaluateRiskRequest's fields)."""
+    opposite = Side.SELL if order.side == Side.BUY else Side.BUY
+    quoted = Quote.objects.filter(symbol=symbol, side=opposite).aggregate(total=Sum("quantity"))[
+        "total"
+    ]
+    resting = Order.objects.filter(
+        symbol=symbol, side=opposite, status__in=ACTIVE_STATUSES, order_type=OrderType.LIMIT
+    ).aggregate(total=Sum(F("quantity") - F("filled_quantity")))["total"]
+    since = timezone.now() - RECENT_ORDERS_WINDOW
+    return {
+        "request_id": order.pk,
+        "user_id": order.user_id,
+        "symbol": symbol.pk,
+        "side": order.side,
+        "order_type": order.order_type,
+        "quantity": order.quantity,
+        "price": order.price or order.stop_price or symbol.reference_price,
+        "reference_price": symbol.reference_price,
+        "equity": account.cash + positions_value_of(account_id=account.pk),
+        "cash": account.cash,
+        "position_quantity": held_quantity,
+        "symbol_volatility": symbol.volatility,
+        "visible_depth": (quoted or 0) + (resting or 0),
+        "typical_volume": typical_volume(symbol=symbol),
+        "recent_order_count": Order.objects.filter(
+            user_id=order.user_id, created_at__gte=since
+        ).count(),
+    }
+
+
+def typical_volume(*, symbol: Symbol) -> int:
+    """The mean volume of the symbol's last hour of one-minute candles that traded; 0 (unknown)
+    until there are enough of them."""
+    volumes = list(
+        Candle.objects.filter(symbol=symbol, volume__gt=0)
+        .order_by("-start")
+        .values_list("volume", flat=True)[:TYPICAL_VOLUME_CANDLES]
+    )
+    if len(volumes) < TYPICAL_VOLUME_MIN_CANDLES:
+        return 0
+    return sum(volumes) // len(volumes)
+
+
+def order_approval_recheck(*, order: Order, symbol: Symbol) -> str:
+    """The pre-trade checks again, at the current prices, for an order a manager is about to
+    approve (the caller holds the symbol lock). The failing check's message, or ""."""
+    try:
+        _check_symbol(symbol)
+        request = _request_of(order)
+        _check_collar(request=request, reference=symbol.reference_price)
+        if order.side == Side.BUY:
+            worst = limit_for_matching(request=request, reference=symbol.reference_price)
+            extra = worst * order.remaining_quantity - order.reserved_cash
+            if extra > 0:
+                account = account_lock(user_id=order.user_id)
+                _check_buying_power(account, extra)
+    except DomainError as exc:
+        return exc.message
+    return ""
+
+
+def order_approved_execute(*, order: Order, symbol: Symbol) -> Order:
+    """Release an approved order into the book (after `order_approval_recheck` passed, in the
+    same transaction): a buy's reservation follows the current collar, then it matches."""
+    if order.side == Side.BUY:
+        worst = limit_for_matching(request=_request_of(order), reference=symbol.reference_price)
+        needed = worst * order.remaining_quantity
+        if needed != order.reserved_cash:
+            account = account_lock(user_id=order.user_id)
+            cash_release(account=account, amount=order.reserved_cash)
+            cash_reserve(account=account, amount=needed)
+            order.reserved_cash = needed
+        order.limit_for_matching = worst
+    order.status = OrderStatus.OPEN
+    # Time priority from the approval: the order joins the book now.
+    order.seq = time.time_ns()
+    order.updated_at = timezone.now()
+    order.save(update_fields=["reserved_cash", "limit_for_matching", "status", "seq", "updated_at"])
+    _publish_order(order, "trade:created")
+    _order_start(order=order, symbol=symbol)
     return order
+
+
+def order_approval_refused(*, order: Order, reason: str) -> Order:
+    """A pending order a manager rejected, or nobody decided in time: rejected, reservations
+    released (the caller holds the symbol lock)."""
+    _order_close(order, OrderStatus.REJECTED, reason[:200])
+    return order
+
+
+def _request_of(order: Order) -> OrderRequest:
+    return OrderRequest(
+        symbol=order.symbol_id,
+        side=order.side,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        time_in_force=order.time_in_force,
+        client_order_id=order.client_order_id,
+        price=order.price,
+        stop_price=order.stop_price,
+    )
 
 
 def _stop_crossed(order: Order, last_price: Decimal) -> bool:
@@ -424,6 +602,16 @@ def _fill_order(order: Order, execution: Execution) -> None:
     )
     data = {**order_event_data(order), "fill": fill_data(execution)}
     publish("trade:executed", data, channel="trades", user_ids=[order.user_id])
+    if slack_enabled():
+        slack_enqueue(
+            trade_executed_payload(
+                side=order.side,
+                quantity=quantity,
+                symbol=order.symbol_id,
+                price=price,
+                trader=order.user.email,
+            )
+        )
     publish(
         "portfolio:updated",
         {"symbol": order.symbol_id},
@@ -434,6 +622,11 @@ def _fill_order(order: Order, execution: Execution) -> None:
 
 def _order_close(order: Order, status: str, reason: str) -> None:
     """Finish an order that will not trade any more, releasing what it still reserves."""
+    if order.status == OrderStatus.PENDING_APPROVAL:
+        # Deferred import, as in _order_place. A decided request is left as it is.
+        from oversight.services import approval_withdraw
+
+        approval_withdraw(order=order, reason=reason)
     account = account_lock(user_id=order.user_id)
     if order.reserved_cash:
         cash_release(account=account, amount=order.reserved_cash)

@@ -177,3 +177,9 @@ class IdempotencyConflict(Conflict):
 class QuotaExceeded(DomainError):
     code = "quota_exceeded"
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+
+class RiskRejected(Unprocessable):
+    """The oversight service scored the order CRITICAL: it is refused, with the reasons."""
+
+    code = "risk_rejected"

@@ -256,6 +256,8 @@ SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="trading-demo")
 APPROVAL_TIMEOUT = env.int("APPROVAL_TIMEOUT", default=15 * 60)
+# Where people reach this deployment: links in Slack messages point here.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

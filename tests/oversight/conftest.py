@@ -90,6 +90,18 @@ def oversight_server(tmp_path: Path) -> Iterator[OversightServer]:
         server.kill()
 
 
+@pytest.fixture(scope="session")
+def oversight_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OversightServer]:
+    """One oversight server for the whole run, with the default rules: every order path goes
+    through EvaluateRisk. Tests that change its rules, state or life use `oversight_server`."""
+    server = OversightServer(tmp_path_factory.mktemp("oversight"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
 @pytest.fixture
 def stub(oversight_server: OversightServer) -> Iterator[oversight_pb2_grpc.OversightStub]:
     """The generated stub on a plain channel: the server tests speak the wire contract."""

@@ -1,0 +1,48 @@
+"""Reads of approval requests: the managers' queue and one request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from oversight.models import ApprovalRequest, ApprovalState
+from trading_demo.models import User
+
+
+def approvals_for(
+    *,
+    user: User,
+    state: str | None = None,
+    symbol: str | None = None,
+    trader_id: UUID | None = None,
+    since: datetime | None = None,
+) -> QuerySet[ApprovalRequest]:
+    """Requests `user` may see, newest first: managers and admins see all; anyone else only
+    the requests for their own orders."""
+    approvals = ApprovalRequest.objects.select_related("order", "trader", "decided_by")
+    if not user.is_manager:
+        approvals = approvals.filter(trader=user)
+    if state:
+        approvals = approvals.filter(state=state)
+    if symbol:
+        approvals = approvals.filter(symbol_id=symbol)
+    if trader_id:
+        approvals = approvals.filter(trader_id=trader_id)
+    if since:
+        approvals = approvals.filter(created_at__gte=since)
+    return approvals.order_by("-created_at", "-id")
+
+
+def approval_get(*, user: User, approval_id: UUID | str) -> ApprovalRequest | None:
+    return approvals_for(user=user).filter(pk=approval_id).first()
+
+
+def pending_queue(*, limit: int = 100) -> list[ApprovalRequest]:
+    """The pending requests, the ones expiring soonest first (the managers' work list)."""
+    return list(
+        ApprovalRequest.objects.select_related("order", "trader")
+        .filter(state=ApprovalState.PENDING)
+        .order_by("expires_at")[:limit]
+    )
