@@ -9,6 +9,8 @@ from alerts import urls as alerts_urls
 from alerts import views as alerts_views
 from metering import urls as metering_urls
 from metering import views as metering_views
+from oversight import slack_views
+from oversight import urls as oversight_urls
 from oversight import views as oversight_views
 from portfolio import urls as portfolio_urls
 from portfolio import views as portfolio_views
@@ -29,6 +31,7 @@ api_patterns = [
     *portfolio_urls.api_urlpatterns,
     *metering_urls.api_urlpatterns,
     *alerts_urls.api_urlpatterns,
+    *oversight_urls.api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^.*$", api.ApiNotFound.as_view(), name="api-not-found"),
@@ -45,6 +48,7 @@ urlpatterns = [
     path("alerts/", alerts_views.alerts, name="alerts"),
     *alerts_urls.page_urlpatterns,
     path("approvals/", oversight_views.approvals, name="approvals"),
+    path("slack/interactions", slack_views.interactions, name="slack-interactions"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/tokens/", views.token_create, name="settings-token-create"),
     path(

@@ -1,0 +1,120 @@
+"""Approvals API: managers list the requests and decide them; traders see their own."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
+from oversight.selectors import approval_get, approvals_for
+from oversight.services import REASON_MAX_LENGTH, approval_decide
+from trading_demo.errors import NotFound
+from trading_demo.pagination import Cursor
+from trading_demo.permissions import IsManager
+
+
+class ApprovalOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    order_id = serializers.UUIDField()
+    trader = serializers.EmailField(source="trader.email")
+    symbol = serializers.CharField(source="symbol_id")
+    type = serializers.CharField(source="side")
+    quantity = serializers.IntegerField()
+    price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    notional = serializers.DecimalField(max_digits=16, decimal_places=2)
+    risk_level = serializers.CharField()
+    risk_score = serializers.IntegerField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    portfolio_snapshot = serializers.DictField()
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    decided_by = serializers.EmailField(source="decided_by.email", allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+    decided_via = serializers.CharField()
+    order_status = serializers.CharField(source="order.status")
+
+    def to_representation(self, instance: ApprovalRequest) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if instance.decided_by_id is None:
+            data["decided_by"] = None
+        return data
+
+
+class ApprovalFilters(serializers.Serializer):
+    state = serializers.ChoiceField(choices=ApprovalState.choices, required=False)
+    symbol = serializers.CharField(max_length=10, required=False)
+    trader_id = serializers.UUIDField(required=False)
+    since = serializers.DateTimeField(required=False)
+
+
+class ApprovalListApi(APIView):
+    """Managers and admins see every request; anyone else only those for their own orders."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", str),
+            OpenApiParameter("symbol", str),
+            OpenApiParameter("trader_id", str),
+            OpenApiParameter("since", str, description="ISO 8601 time"),
+            OpenApiParameter("limit", int, description="page size, at most 500"),
+        ],
+        responses={200: ApprovalOutput(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = ApprovalFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = Cursor()
+        page = paginator.paginate_queryset(
+            approvals_for(user=request.user, **filters.validated_data),  # type: ignore[arg-type]
+            request,
+            view=self,
+        )
+        return paginator.get_paginated_response(ApprovalOutput(page, many=True).data)
+
+
+class ApprovalDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: ApprovalOutput})
+    def get(self, request: Request, approval_id: UUID) -> Response:
+        approval = approval_get(user=request.user, approval_id=approval_id)  # type: ignore[arg-type]
+        if approval is None:
+            raise NotFound("No such approval request.")
+        return Response(ApprovalOutput(approval).data)
+
+
+class ApprovalDecideApi(APIView):
+    """POST …/approve (reason optional) or …/reject (reason required)."""
+
+    permission_classes = [IsManager]
+    approve = True
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(
+            max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(request=InputSerializer, responses={200: ApprovalOutput})
+    def post(self, request: Request, approval_id: UUID) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = approval_decide(
+            approval_id=approval_id,
+            manager=request.user,  # type: ignore[arg-type]
+            approve=self.approve,
+            reason=data.validated_data["reason"],
+            via=DecisionChannel.API,
+        )
+        approval = approval_get(user=request.user, approval_id=approval.pk)  # type: ignore[arg-type]
+        return Response(ApprovalOutput(approval).data)
