@@ -1,6 +1,7 @@
 """The order path through the database: `order_submit` (validation aside) on a fresh SQLite
-database — symbol lock, reservation, matching against the market maker's quotes, fills,
-positions, candles and events queued for commit.
+database — symbol lock, the risk check on a real oversight server (started here on a free
+port), reservation, matching against the market maker's quotes, fills, positions, candles and
+events queued for commit.
 
     python -m bench.orders [--orders N]
 
@@ -11,10 +12,47 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+
+def start_oversight(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = Path(data_dir) / "oversight.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "oversight.server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                data_dir,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 15
+    while b"oversight listening on" not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the oversight server did not start:\n{log.read_text()}")
+        time.sleep(0.05)
+    return process, f"127.0.0.1:{port}"
+
+
+def percentile_ms(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(int(len(ordered) * share) - 1, 0)] * 1000
 
 
 def main() -> int:
@@ -22,6 +60,15 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=2000)
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="bench-orders-")
+    oversight_process, oversight_url = start_oversight(data_dir)
+    try:
+        return run(args.orders, data_dir, oversight_url)
+    finally:
+        oversight_process.terminate()
+        oversight_process.wait(timeout=10)
+
+
+def run(orders: int, data_dir: str, oversight_url: str) -> int:
     os.environ.update(
         {
             "DATA_DIR": data_dir,
@@ -29,6 +76,7 @@ def main() -> int:
             "SECRET_KEY": "bench-only-key",
             "DJANGO_SETTINGS_MODULE": "trading_demo.settings",
             "STARTING_CASH": "1000000000.00",
+            "OVERSIGHT_GRPC_URL": oversight_url,
         }
     )
     os.environ.pop("DATABASE_URL", None)
@@ -53,7 +101,7 @@ def main() -> int:
     symbols = list(Symbol.objects.all())
     latencies: list[float] = []
     fills = 0
-    for n in range(args.orders):
+    for n in range(orders):
         symbol = symbols[n % len(symbols)]
         if n % 50 == 0:
             for s in symbols:
@@ -82,10 +130,10 @@ def main() -> int:
     total = sum(latencies)
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
-    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
+    p99 = percentile_ms(latencies, 0.99)
     print(
-        f"orders (service, SQLite): {args.orders} orders in {total:.2f} s = "
-        f"{args.orders / total:,.0f} orders/s (orders with fills {fills}, "
+        f"orders (service, SQLite): {orders} orders in {total:.2f} s = "
+        f"{orders / total:,.0f} orders/s (orders with fills {fills}, "
         f"p50 {p50:.2f} ms, p99 {p99:.2f} ms)"
     )
     # The metering step on the order path is the quota sum and one outbox insert; no gRPC call
@@ -95,14 +143,44 @@ def main() -> int:
     from metering.services import quota_ensure_available, usage_record
 
     started = time.perf_counter()
-    for _ in range(args.orders):
+    for _ in range(orders):
         quota_ensure_available(user_id=user.pk)
         with transaction.atomic():
             usage_record(user_id=user.pk, operation="trade.execute")
-    metering = (time.perf_counter() - started) / args.orders * 1000
+    metering = (time.perf_counter() - started) / orders * 1000
     print(
         f"metering step (quota check + outbox insert, no gRPC): {metering:.2f} ms per order, "
-        f"{metering / (total / args.orders * 1000) * 100:.1f} % of the mean order latency"
+        f"{metering / (total / orders * 1000) * 100:.1f} % of the mean order latency"
+    )
+    # The risk step: one EvaluateRisk round trip to the oversight server, measured alone.
+    from oversight import client as oversight
+
+    symbol = symbols[0]
+    calls: list[float] = []
+    for n in range(orders):
+        started = time.perf_counter()
+        oversight.evaluate_risk(
+            request_id=f"bench-{n}",
+            user_id=user.pk,
+            symbol=symbol.symbol,
+            side="BUY",
+            order_type="MARKET",
+            quantity=10,
+            price=symbol.reference_price,
+            reference_price=symbol.reference_price,
+            equity=Decimal("100000"),
+            cash=Decimal("100000"),
+            position_quantity=0,
+            symbol_volatility=symbol.volatility,
+            visible_depth=1000,
+            recent_order_count=1,
+        )
+        calls.append(time.perf_counter() - started)
+    mean = sum(calls) / len(calls) * 1000
+    print(
+        f"risk step (EvaluateRisk over gRPC): mean {mean:.2f} ms, "
+        f"p50 {statistics.median(calls) * 1000:.2f} ms, p99 {percentile_ms(calls, 0.99):.2f} ms, "
+        f"{mean / (total / orders * 1000) * 100:.1f} % of the mean order latency"
     )
     return 0
 

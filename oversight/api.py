@@ -109,12 +109,13 @@ class ApprovalDecideApi(APIView):
     def post(self, request: Request, approval_id: UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        approval = approval_decide(
+        decided = approval_decide(
             approval_id=approval_id,
             manager=request.user,  # type: ignore[arg-type]
             approve=self.approve,
             reason=data.validated_data["reason"],
             via=DecisionChannel.API,
         )
-        approval = approval_get(user=request.user, approval_id=approval.pk)  # type: ignore[arg-type]
-        return Response(ApprovalOutput(approval).data)
+        # Read back with the order's new status (filled, rejected, ...).
+        approval = approval_get(user=request.user, approval_id=decided.pk)  # type: ignore[arg-type]
+        return Response(ApprovalOutput(approval or decided).data)

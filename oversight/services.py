@@ -236,11 +236,12 @@ def _decide_locked(
             **approval.decision_snapshot,
         },
     )
+    # The decision is announced first, so the trader reads "approved" before the fills.
+    _announce_decision(approval)
     if approve:
         order_approved_execute(order=order, symbol=symbol)
     else:
         order_approval_refused(order=order, reason=f"Rejected by {manager.email}: {reason}")
-    _announce_decision(approval)
     return approval
 
 

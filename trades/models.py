@@ -29,7 +29,7 @@ class TimeInForce(models.TextChoices):
 
 
 class OrderStatus(models.TextChoices):
-    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    PENDING_APPROVAL = "pending_approval", "Awaiting approval"
     OPEN = "open", "Open"
     PARTIALLY_FILLED = "partially_filled", "Partially filled"
     FILLED = "filled", "Filled"

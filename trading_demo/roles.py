@@ -23,6 +23,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "alerts.view_alert",
         "alerts.view_pricealert",
         "alerts.view_slackmessage",
+        "oversight.view_approvalrequest",
+        "oversight.decide_approvalrequest",
+        # Who may decide from Slack is the admins' call: managers only see the mapping.
+        "oversight.view_slackmanager",
     ),
     Role.TRADER: (),
     Role.VIEWER: (),

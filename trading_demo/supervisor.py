@@ -54,6 +54,7 @@ def processes() -> list[Child]:
         Child("oversight", [python, "-m", "oversight.server"]),
         Child("usage", [python, "manage.py", "deliver_usage"]),
         Child("slack", [python, "manage.py", "deliver_slack"]),
+        Child("approvals", [python, "manage.py", "expire_approvals"]),
     ]
 
 
