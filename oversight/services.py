@@ -29,7 +29,7 @@ from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
 from trades.models import Order, OrderStatus, Symbol
 from trading_demo.audit import audit_record
 from trading_demo.errors import Forbidden, NotFound, ValidationFailed
-from trading_demo.models import Severity, User
+from trading_demo.models import AuditEvent, Role, Severity, User
 from trading_demo.realtime import publish
 
 logger = logging.getLogger(__name__)
@@ -368,3 +368,67 @@ def _expire_one(*, approval_id: UUID, now: datetime) -> bool:
             order_approval_refused(order=order, reason=f"Approval expired. {reason}")
         _announce_decision(approval)
     return True
+
+
+# --- risk rules and the kill switch (admins) --------------------------------------------------
+
+
+def _settings_audit(*, actor: User, action: str, data: dict[str, Any]) -> None:
+    AuditEvent.objects.create(
+        actor=actor, action=action, target_type="oversight.service", target_id="risk", data=data
+    )
+
+
+def risk_config_set(*, actor: User, config: oversight.RiskConfig) -> oversight.RiskSettings:
+    """Replace the service's risk rules (admins only); the change is audited here too."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden("Only admins change the risk rules.")
+    saved = oversight.set_risk_config(config=config, actor=actor.pk)
+    _settings_audit(
+        actor=actor, action="risk.config_changed", data={"config": risk_config_dict(config)}
+    )
+    return saved
+
+
+def trading_state_set(*, actor: User, state: str) -> oversight.RiskSettings:
+    """The kill switch: ACTIVE, REDUCING (only sells of held shares) or HALTED (nothing but
+    cancels). Admins only; audited, and the managers are told."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden("Only admins switch the trading state.")
+    if state not in oversight.TradingState.__members__:
+        raise ValidationFailed(
+            f"state: one of {', '.join(oversight.TradingState.__members__)}.",
+            details={"state": ["invalid choice"]},
+        )
+    saved = oversight.set_trading_state(state=state, actor=actor.pk)
+    _settings_audit(actor=actor, action="risk.trading_state_changed", data={"state": state})
+    alert_raise(
+        type=AlertType.RISK,
+        severity=Severity.LOW if state == oversight.TradingState.ACTIVE else Severity.HIGH,
+        message=f"Trading state set to {state} by {actor.email}.",
+        to_managers=True,
+        data={"trading_state": state},
+    )
+    return saved
+
+
+def risk_config_dict(config: oversight.RiskConfig) -> dict[str, Any]:
+    def bands(values: tuple[oversight.RiskBand, ...]) -> list[dict[str, Any]]:
+        return [{"above": str(band.above), "points": band.points} for band in values]
+
+    return {
+        "notional_bands": bands(config.notional_bands),
+        "position_bands": bands(config.position_bands),
+        "volatility_bands": bands(config.volatility_bands),
+        "depth_max_points": config.depth_max_points,
+        "recent_orders_above": config.recent_orders_above,
+        "recent_orders_points": config.recent_orders_points,
+        "fat_finger_multiple": str(config.fat_finger_multiple),
+        "fat_finger_points": config.fat_finger_points,
+        "price_deviation_above": str(config.price_deviation_above),
+        "price_deviation_points": config.price_deviation_points,
+        "approval_notional_above": str(config.approval_notional_above),
+        "medium_at": config.medium_at,
+        "high_at": config.high_at,
+        "critical_at": config.critical_at,
+    }

@@ -22,6 +22,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     ]
     if user.is_manager:
         items.append(("approvals", "Approvals"))
+        items.append(("risk", "Risk"))
     items.append(("settings", "Settings"))
     current = request.resolver_match.url_name if request.resolver_match else ""
     nav = [

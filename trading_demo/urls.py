@@ -9,7 +9,7 @@ from alerts import urls as alerts_urls
 from alerts import views as alerts_views
 from metering import urls as metering_urls
 from metering import views as metering_views
-from oversight import slack_views
+from oversight import risk_settings, slack_views
 from oversight import urls as oversight_urls
 from oversight import views as oversight_views
 from portfolio import urls as portfolio_urls
@@ -48,6 +48,17 @@ urlpatterns = [
     path("alerts/", alerts_views.alerts, name="alerts"),
     *alerts_urls.page_urlpatterns,
     path("approvals/", oversight_views.approvals, name="approvals"),
+    path(
+        "approvals/<uuid:approval_id>/approve/",
+        oversight_views.approval_approve,
+        name="approval-approve",
+    ),
+    path(
+        "approvals/<uuid:approval_id>/reject/",
+        oversight_views.approval_reject,
+        name="approval-reject",
+    ),
+    path("risk/", risk_settings.risk_settings, name="risk"),
     path("slack/interactions", slack_views.interactions, name="slack-interactions"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/tokens/", views.token_create, name="settings-token-create"),
