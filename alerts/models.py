@@ -159,6 +159,9 @@ class SlackMessage(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     payload = models.JSONField()
+    # Where to post it: blank is the channel's webhook; a reply to a button click goes to the
+    # `response_url` Slack gave with the click.
+    url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)

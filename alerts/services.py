@@ -458,12 +458,13 @@ CLAIM_SECONDS = 60
 KEEP_DELIVERED_DAYS = 7
 
 
-def slack_enqueue(payload: dict[str, Any]) -> SlackMessage | None:
+def slack_enqueue(payload: dict[str, Any], *, url: str = "") -> SlackMessage | None:
     """Queue a message for Slack in the caller's transaction (any payload the webhook takes:
-    attachments, Block Kit). None when Slack is off (no SLACK_WEBHOOK_URL)."""
-    if not slack_enabled():
+    attachments, Block Kit). `url` is a reply's `response_url`; without one the message goes to
+    the webhook, and is not queued (None) when that is off (no SLACK_WEBHOOK_URL)."""
+    if not url and not slack_enabled():
         return None
-    return SlackMessage.objects.create(payload=payload)
+    return SlackMessage.objects.create(payload=payload, url=url)
 
 
 def slack_backoff(attempts: int) -> timedelta:
@@ -480,14 +481,12 @@ class SlackDeliveryRun:
 def slack_messages_deliver(*, now: datetime | None = None, limit: int = 50) -> SlackDeliveryRun:
     """Post the due messages, oldest first. A failure reschedules that message with backoff and
     ends the pass (Slack is probably down; the rest wait for the next pass)."""
-    if not slack_enabled():
-        return SlackDeliveryRun(0, 0)
     now = now or timezone.now()
-    due = list(
-        SlackMessage.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now).order_by(
-            "created_at"
-        )[:limit]
-    )
+    pending = SlackMessage.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
+    if not slack_enabled():
+        # Replies to button clicks carry their own URL; the webhook's messages wait for one.
+        pending = pending.exclude(url="")
+    due = list(pending.order_by("created_at")[:limit])
     delivered = failed = 0
     for message in due:
         # Claim it first, so two workers never post the same message; no transaction stays
@@ -498,7 +497,7 @@ def slack_messages_deliver(*, now: datetime | None = None, limit: int = 50) -> S
         if not claimed:
             continue
         try:
-            slack_post(message.payload)
+            slack_post(message.payload, url=message.url)
         except SlackError as exc:
             attempts = message.attempts + 1
             wait = slack_backoff(attempts)

@@ -27,9 +27,10 @@ def slack_enabled() -> bool:
     return bool(settings.SLACK_WEBHOOK_URL)
 
 
-def slack_post(payload: dict[str, Any]) -> None:
-    """Post one message to the webhook; raises SlackError unless Slack answered 2xx."""
-    url = settings.SLACK_WEBHOOK_URL
+def slack_post(payload: dict[str, Any], *, url: str = "") -> None:
+    """Post one message to `url` (default: the webhook); raises SlackError unless Slack
+    answered 2xx."""
+    url = url or settings.SLACK_WEBHOOK_URL
     if not url:
         raise SlackError("Slack is not configured (SLACK_WEBHOOK_URL is empty).")
     try:

@@ -21,11 +21,13 @@ def _alerts_urls(settings: Any) -> None:
 
 
 class SlackStandIn:
-    """A real HTTP server standing in for Slack's incoming webhook: it records every message
-    it accepts; `down = True` makes it answer 500 like an outage."""
+    """A real HTTP server standing in for Slack's incoming webhook (and for the `response_url`s
+    of button clicks, at other paths): it records every message it accepts, and with
+    `received_at` the path it was posted to; `down = True` makes it answer 500 like an outage."""
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        self.received_at: list[tuple[str, dict[str, Any]]] = []
         self.down = False
         self.status_when_down = 500
         stand_in = self
@@ -39,7 +41,9 @@ class SlackStandIn:
                     self.end_headers()
                     self.wfile.write(b"service_unavailable")
                     return
-                stand_in.received.append(json.loads(body))
+                message = json.loads(body)
+                stand_in.received.append(message)
+                stand_in.received_at.append((self.path, message))
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
