@@ -78,7 +78,7 @@ def test_two_managers_at_once_make_exactly_one_decision(trader, acme, second_app
     outcomes = decide_at_once(approval.pk, [(managers[0], True), (managers[1], second_approves)])
     assert sorted(outcomes).count("already_decided") == 1, outcomes
     approval.refresh_from_db()
-    decided = [o for o in outcomes if o != "already_decided"][0]
+    decided = next(o for o in outcomes if o != "already_decided")
     assert approval.state == decided
     remote = oversight.approval_status(approval_id=approval.pk)
     assert remote.state.value.lower() == decided

@@ -128,3 +128,38 @@ def test_high_order_with_the_service_down_stores_no_approval(
     response = client_for(trader).post("/api/trades", high_order(), format="json")
     assert response.status_code == 503
     assert not Order.objects.exists() and not ApprovalRequest.objects.exists()
+
+
+def form_post(client, **fields: str):
+    body = {
+        "symbol": "ACME",
+        "type": "BUY",
+        "order_type": "LIMIT",
+        "price": "100.00",
+        "time_in_force": "GTC",
+        "confirmed": "1",
+        "form_nonce": "n1",
+        **fields,
+    }
+    return client.post("/orders/", body, HTTP_HX_REQUEST="true")
+
+
+def test_order_form_says_the_order_awaits_approval(client, trader, acme):
+    client.force_login(trader)
+    response = form_post(client, quantity="150")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "awaiting a manager's approval (risk HIGH" in text
+    history = client.get("/").content.decode()
+    assert 'data-status="pending_approval"' in history and "Awaiting approval" in history
+
+
+def test_order_form_shows_the_reasons_of_a_refused_order(client, trader, acme):
+    acme.volatility = D("0.55")
+    acme.save()
+    client.force_login(trader)
+    response = form_post(client, quantity="500", form_nonce="n2")
+    assert response.status_code == 200  # htmx swaps only 2xx: the error is part of the form
+    text = response.content.decode()
+    assert "refused by the risk check" in text and "of equity" in text
+    assert not Order.objects.exists()
