@@ -77,6 +77,7 @@ class SlackMessageAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "__str__",
+        "url",
         "attempts",
         "next_attempt_at",
         "delivered_at",

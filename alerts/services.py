@@ -454,6 +454,7 @@ def _system_up(check: str, detail: str, *, seen_down: bool) -> Alert | None:
 # --- the Slack outbox ----------------------------------------------------------------------
 
 BACKOFF_SECONDS = (5, 15, 60, 300)
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)
 CLAIM_SECONDS = 60
 KEEP_DELIVERED_DAYS = 7
 
@@ -499,6 +500,15 @@ def slack_messages_deliver(*, now: datetime | None = None, limit: int = 50) -> S
         try:
             slack_post(message.payload, url=message.url)
         except SlackError as exc:
+            if message.url and now - message.created_at > RESPONSE_URL_LIFETIME:
+                # Slack honours a click's response_url for 30 minutes: past that, a retry can
+                # never succeed. The decision itself is stored; only this reply is dropped.
+                SlackMessage.objects.filter(pk=message.pk).delete()
+                logger.warning(
+                    "dropped reply %s: its response_url has expired (%s)", message.pk, exc
+                )
+                failed += 1
+                continue
             attempts = message.attempts + 1
             wait = slack_backoff(attempts)
             if exc.retry_after:

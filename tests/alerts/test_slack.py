@@ -209,3 +209,18 @@ def test_system_alerts_go_to_slack_down_and_back_up(slack, manager):
         ("warning", "low"),
     ]
     assert slack.received[1]["text"].endswith("metering is back up")
+
+
+def test_a_reply_whose_response_url_expired_is_dropped_not_retried(slack):
+    slack.down = True
+    reply = slack_enqueue({"text": "approved"}, url=f"http://127.0.0.1:{slack.port}/actions/1")
+    fresh = slack_enqueue({"text": "approved"}, url=f"http://127.0.0.1:{slack.port}/actions/2")
+    assert reply is not None and fresh is not None
+    SlackMessage.objects.filter(pk=reply.pk).update(
+        created_at=timezone.now() - timedelta(minutes=31)
+    )
+    run = slack_messages_deliver()
+    assert run.failed == 2 and run.delivered == 0
+    assert not SlackMessage.objects.filter(pk=reply.pk).exists()
+    kept = SlackMessage.objects.get(pk=fresh.pk)
+    assert kept.attempts == 1 and kept.delivered_at is None  # still within 30 min: retried
