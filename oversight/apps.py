@@ -6,7 +6,7 @@ class OversightConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from oversight import client
+        from oversight import client, ui  # noqa: F401  (ui registers the page-socket renderers)
         from trading_demo import health
 
         health.register("oversight", client.health)
