@@ -27,7 +27,7 @@ def start_oversight(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
         port = sock.getsockname()[1]
     log = Path(data_dir) / "oversight.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,
                 "-m",

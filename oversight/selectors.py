@@ -46,3 +46,12 @@ def pending_queue(*, limit: int = 100) -> list[ApprovalRequest]:
         .filter(state=ApprovalState.PENDING)
         .order_by("expires_at")[:limit]
     )
+
+
+def recent_decisions(*, user: User, limit: int = 20) -> list[ApprovalRequest]:
+    """The requests no longer pending (decided, expired, withdrawn), latest decision first."""
+    return list(
+        approvals_for(user=user)
+        .exclude(state=ApprovalState.PENDING)
+        .order_by("-decided_at", "-created_at")[:limit]
+    )

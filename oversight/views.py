@@ -19,7 +19,7 @@ from django_htmx.middleware import HtmxDetails
 
 from oversight.forms import DecisionForm
 from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
-from oversight.selectors import approvals_for, pending_queue
+from oversight.selectors import pending_queue, recent_decisions
 from oversight.services import approval_decide
 from trading_demo.errors import DomainError
 from trading_demo.models import User
@@ -61,12 +61,7 @@ def queue_context(user: User) -> dict[str, Any]:
 
 
 def recent_context(user: User) -> dict[str, Any]:
-    decided = (
-        approvals_for(user=user)
-        .exclude(state=ApprovalState.PENDING)
-        .order_by("-decided_at", "-created_at")[:RECENT_ROWS]
-    )
-    return {"recent": list(decided)}
+    return {"recent": recent_decisions(user=user, limit=RECENT_ROWS)}
 
 
 @manager_required

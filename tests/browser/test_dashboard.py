@@ -83,7 +83,8 @@ def test_large_order_asks_for_confirmation(daphne, browser_context, trader):
     expect(page.get_by_test_id("confirm")).to_contain_text("20.0 % of your equity")
     expect(page.get_by_test_id("no-orders")).to_be_visible()
     page.get_by_role("button", name="Confirm order").click()
-    expect(page.get_by_test_id("order-placed")).to_contain_text("200 filled")
+    # 20,000 USD is over the 10,000 approval threshold: confirmed, it waits for a manager.
+    expect(page.get_by_test_id("order-placed")).to_contain_text("awaiting a manager's approval")
 
 
 def test_market_moves_reach_the_page(daphne, browser_context, trader, relay):
