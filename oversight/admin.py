@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
@@ -135,24 +135,8 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         ),
         ("Decision audit snapshot", {"fields": ["decision_audit"]}),
     ]
-    readonly_fields = [
-        "order_link",
-        "order_status",
-        "trader",
-        "notional_usd",
-        "created_at",
-        "expires",
-        "risk",
-        "reason_list",
-        "evaluation_id",
-        "portfolio_at_submission",
-        "state",
-        "decided_by",
-        "decided_at",
-        "decided_via",
-        "decision_reason",
-        "decision_audit",
-    ]
+    # Everything is read-only: a decision is made by the actions, never by editing fields.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRequest]:
         return super().get_queryset(request).select_related("order", "trader", "decided_by")

@@ -11,7 +11,9 @@ short deadline; if it fails, nothing is written and the caller gets 503.
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -413,22 +415,5 @@ def trading_state_set(*, actor: User, state: str) -> oversight.RiskSettings:
 
 
 def risk_config_dict(config: oversight.RiskConfig) -> dict[str, Any]:
-    def bands(values: tuple[oversight.RiskBand, ...]) -> list[dict[str, Any]]:
-        return [{"above": str(band.above), "points": band.points} for band in values]
-
-    return {
-        "notional_bands": bands(config.notional_bands),
-        "position_bands": bands(config.position_bands),
-        "volatility_bands": bands(config.volatility_bands),
-        "depth_max_points": config.depth_max_points,
-        "recent_orders_above": config.recent_orders_above,
-        "recent_orders_points": config.recent_orders_points,
-        "fat_finger_multiple": str(config.fat_finger_multiple),
-        "fat_finger_points": config.fat_finger_points,
-        "price_deviation_above": str(config.price_deviation_above),
-        "price_deviation_points": config.price_deviation_points,
-        "approval_notional_above": str(config.approval_notional_above),
-        "medium_at": config.medium_at,
-        "high_at": config.high_at,
-        "critical_at": config.critical_at,
-    }
+    """The rules as JSON-ready values (decimals as strings), for the audit log."""
+    return json.loads(json.dumps(asdict(config), default=str))  # type: ignore[no-any-return]

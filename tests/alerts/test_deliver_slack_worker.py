@@ -7,26 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from alerts.models import Alert
 from tests.alerts.conftest import raise_for_managers
-from tests.servers import database_url, free_port
+from tests.servers import database_url, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_the_worker_delivers_and_reports_services_going_down(slack, manager, tmp_path):

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,10 @@ from oversight import client as oversight
 from oversight.models import ApprovalRequest, ApprovalState
 from portfolio.models import Account
 from tests.oversight.flow import place_high
-from tests.servers import database_url
+from tests.servers import database_url, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_the_worker_expires_undecided_requests(client_for, trader, settings, acme, tmp_path):
