@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from trading_demo.models import ApiToken, User
+from trading_demo.admin_readonly import ReadOnlyAdmin
+from trading_demo.models import ApiToken, AuditEvent, User
 from trading_demo.services import user_set_role
 
 admin.site.site_header = "Trading Demo administration"
@@ -47,3 +48,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit log (approval decisions, expiries, risk-rule and kill-switch changes, account
+    resets): read-only, newest first."""
+
+    list_display = ["at", "action", "actor", "target_type", "target_id"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["action", "target_id", "actor__email"]
+    date_hierarchy = "at"
+    list_select_related = ["actor"]

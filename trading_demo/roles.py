@@ -12,6 +12,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.MANAGER: (
         "trading_demo.view_user",
         "trading_demo.view_apitoken",
+        "trading_demo.view_auditevent",
         "trades.view_symbol",
         "trades.view_order",
         "trades.view_execution",

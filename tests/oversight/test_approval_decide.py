@@ -18,6 +18,7 @@ from tests.oversight.flow import place_high
 from tests.trades.conftest import set_quotes, set_reference
 from trades.models import Order
 from trading_demo.models import AuditEvent
+from trading_demo.services import roles_sync
 
 D = Decimal
 
@@ -238,3 +239,16 @@ def test_managers_queue_alert_and_service_share_one_request(client_for, trader, 
     approval = approval_of(place_high(client_for(trader)))
     alert = Alert.objects.get(type=AlertType.APPROVAL, audience=Audience.MANAGERS)
     assert alert.data["approval_id"] == str(approval.pk)
+
+
+def test_managers_read_the_decision_in_the_audit_log(client, client_for, trader, manager, acme):
+    roles_sync()
+    approval = approval_of(place_high(client_for(trader)))
+    client_for(manager).post(approve_url(approval, "reject"), {"reason": "No"}, format="json")
+    client.force_login(manager)
+    listing = client.get("/admin/trading_demo/auditevent/?action=approval.rejected")
+    assert listing.status_code == 200
+    assert str(approval.pk) in listing.content.decode()
+    event = AuditEvent.objects.get(action="approval.rejected")
+    detail = client.get(f"/admin/trading_demo/auditevent/{event.pk}/change/")
+    assert detail.status_code == 200 and "Save" not in detail.content.decode()
