@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from oversight import client as oversight
 from portfolio.selectors import account_summary
 from trades.api import OrderListCreateApi
 from trades.models import Symbol
@@ -133,12 +134,24 @@ def _estimate(values: dict[str, Any], symbol: Symbol, user: User) -> dict[str, A
     buying_power = summary.buying_power if summary else equity
     after = buying_power - notional if values["type"] == "BUY" else buying_power
     share = (notional / equity * 100).quantize(Decimal("0.1")) if equity else Decimal("0")
+    approval_above = _approval_threshold()
     return {
         "notional": notional,
         "buying_power_after": after,
         "equity_share": share,
         "needs_confirmation": share > settings.CONFIRM_ORDER_EQUITY_PCT,
+        "approval_above": approval_above,
+        "needs_approval": approval_above is not None and notional > approval_above,
     }
+
+
+def _approval_threshold() -> Decimal | None:
+    """The notional over which the oversight service holds an order for a manager (None while
+    the service is down: the order itself would be refused with 503 then)."""
+    try:
+        return oversight.get_risk_config().config.approval_notional_above
+    except oversight.OversightUnavailable:
+        return None
 
 
 @login_required

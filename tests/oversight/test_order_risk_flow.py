@@ -163,3 +163,29 @@ def test_order_form_shows_the_reasons_of_a_refused_order(client, trader, acme):
     text = response.content.decode()
     assert "refused by the risk check" in text and "of equity" in text
     assert not Order.objects.exists()
+
+
+def test_the_estimate_warns_that_a_large_order_needs_approval(client, trader, acme):
+    client.force_login(trader)
+    body = {"symbol": "ACME", "type": "BUY", "order_type": "LIMIT", "price": "100.00"}
+    small = client.post("/orders/estimate/", {**body, "quantity": "90"}).content.decode()
+    assert 'data-testid="estimate-approval"' not in small
+    large = client.post("/orders/estimate/", {**body, "quantity": "150"}).content.decode()
+    assert "Over $10,000: this order will wait for a manager's approval." in large
+
+
+def test_the_estimate_still_works_with_the_service_down(client, trader, acme, oversight_settings):
+    oversight_settings.stop()
+    client.force_login(trader)
+    response = client.post(
+        "/orders/estimate/",
+        {
+            "symbol": "ACME",
+            "type": "BUY",
+            "order_type": "LIMIT",
+            "price": "100.00",
+            "quantity": "150",
+        },
+    )
+    assert response.status_code == 200
+    assert "$15,000.00" in response.content.decode()
