@@ -27,7 +27,7 @@ from alerts.services import (
 from trades.models import Symbol
 from trading_demo.errors import NotFound
 from trading_demo.models import Severity
-from trading_demo.pagination import Cursor
+from trading_demo.pagination import cursor_page
 from trading_demo.permissions import ReadOnlyOrCanTrade
 
 SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
@@ -105,13 +105,12 @@ class AlertListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         filters = AlertFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = Cursor()
-        page = paginator.paginate_queryset(
-            alerts_for(user=request.user, **filters.to_filters()),  # type: ignore[arg-type]
-            request,
+        return cursor_page(
+            request=request,
             view=self,
+            queryset=alerts_for(user=request.user, **filters.to_filters()),  # type: ignore[arg-type]
+            output=AlertOutput,
         )
-        return paginator.get_paginated_response(AlertOutput(page, many=True).data)
 
     @extend_schema(
         request=PriceAlertInput,
@@ -167,13 +166,12 @@ class PriceAlertListApi(APIView):
         responses={200: PriceAlertOutput(many=True)},
     )
     def get(self, request: Request) -> Response:
-        paginator = Cursor()
-        page = paginator.paginate_queryset(
-            price_alerts_for(user=request.user),  # type: ignore[arg-type]
-            request,
+        return cursor_page(
+            request=request,
             view=self,
+            queryset=price_alerts_for(user=request.user),  # type: ignore[arg-type]
+            output=PriceAlertOutput,
         )
-        return paginator.get_paginated_response(PriceAlertOutput(page, many=True).data)
 
 
 class PriceAlertDetailApi(APIView):

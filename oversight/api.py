@@ -16,7 +16,7 @@ from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
 from oversight.selectors import approval_get, approvals_for
 from oversight.services import REASON_MAX_LENGTH, approval_decide
 from trading_demo.errors import NotFound
-from trading_demo.pagination import Cursor
+from trading_demo.pagination import cursor_page
 from trading_demo.permissions import IsManager
 
 
@@ -74,13 +74,12 @@ class ApprovalListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = ApprovalFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = Cursor()
-        page = paginator.paginate_queryset(
-            approvals_for(user=request.user, **filters.validated_data),  # type: ignore[arg-type]
-            request,
+        return cursor_page(
+            request=request,
             view=self,
+            queryset=approvals_for(user=request.user, **filters.validated_data),  # type: ignore[arg-type]
+            output=ApprovalOutput,
         )
-        return paginator.get_paginated_response(ApprovalOutput(page, many=True).data)
 
 
 class ApprovalDetailApi(APIView):

@@ -15,7 +15,7 @@ from portfolio.selectors import PERIODS, account_summary, performance, realized_
 from portfolio.services import account_ensure, account_reset
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
-from trading_demo.pagination import Cursor
+from trading_demo.pagination import cursor_page
 from trading_demo.permissions import CanTrade
 
 
@@ -152,13 +152,12 @@ class StatementApi(APIView):
 
     @extend_schema(responses={200: StatementOutput(many=True)})
     def get(self, request: Request) -> Response:
-        paginator = Cursor()
-        page = paginator.paginate_queryset(
-            realized_statement(user=request.user),  # type: ignore[arg-type]
-            request,
+        return cursor_page(
+            request=request,
             view=self,
+            queryset=realized_statement(user=request.user),  # type: ignore[arg-type]
+            output=StatementOutput,
         )
-        return paginator.get_paginated_response(StatementOutput(page, many=True).data)
 
 
 class PositionExportApi(APIView):

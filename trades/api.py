@@ -32,7 +32,7 @@ from trades.selectors import (
 from trades.services import OrderRequest, order_cancel, order_submit
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import NotFound
-from trading_demo.pagination import Cursor
+from trading_demo.pagination import cursor_page
 from trading_demo.permissions import ReadOnlyOrCanTrade
 
 SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
@@ -160,13 +160,12 @@ class OrderListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         filters = OrderFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = Cursor()
-        page = paginator.paginate_queryset(
-            orders_for(user=request.user, **filters.validated_data),  # type: ignore[arg-type]
-            request,
+        return cursor_page(
+            request=request,
             view=self,
+            queryset=orders_for(user=request.user, **filters.validated_data),  # type: ignore[arg-type]
+            output=OrderOutput,
         )
-        return paginator.get_paginated_response(OrderOutput(page, many=True).data)
 
     @extend_schema(
         request=InputSerializer, responses={201: OrderOutput, 202: OrderOutput, 200: OrderOutput}
@@ -366,11 +365,12 @@ class TapeOutput(serializers.Serializer):
 class TapeApi(APIView):
     @extend_schema(responses={200: TapeOutput(many=True)})
     def get(self, request: Request, symbol: str) -> Response:
-        paginator = Cursor()
-        page = paginator.paginate_queryset(
-            tape_for(symbol=_symbol_or_404(symbol)), request, view=self
+        return cursor_page(
+            request=request,
+            view=self,
+            queryset=tape_for(symbol=_symbol_or_404(symbol)),
+            output=TapeOutput,
         )
-        return paginator.get_paginated_response(TapeOutput(page, many=True).data)
 
 
 def _bounded_int(request: Request, name: str, *, default: int, high: int) -> int:

@@ -18,7 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from trading_demo.errors import DomainError, NotFound
 from trading_demo.models import Role, Severity, Theme, User
-from trading_demo.pagination import Cursor
+from trading_demo.pagination import cursor_page
 from trading_demo.permissions import AdminWritesManagerReads, IsAdmin
 from trading_demo.selectors import api_tokens_for, users_list
 from trading_demo.services import (
@@ -220,10 +220,13 @@ class UserListCreateApi(APIView):
     @extend_schema(responses={200: UserOutput(many=True)})
     def get(self, request: Request) -> Response:
         role = request.query_params.get("role")
-        paginator = Cursor()
-        paginator.ordering = "email"
-        page = paginator.paginate_queryset(users_list(role=role), request, view=self)
-        return paginator.get_paginated_response(UserOutput(page, many=True).data)
+        return cursor_page(
+            request=request,
+            view=self,
+            queryset=users_list(role=role),
+            output=UserOutput,
+            ordering="email",
+        )
 
     @extend_schema(request=InputSerializer, responses={201: UserOutput})
     def post(self, request: Request) -> Response:
