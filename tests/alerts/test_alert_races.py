@@ -3,47 +3,23 @@ evaluated by many ticks at once fires once. Real threads, each with its own conn
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from alerts.models import Alert, PriceAlert
 from alerts.services import price_alert_create, price_alerts_evaluate
 from tests.alerts.conftest import raise_for, raise_for_managers
+from tests.threads import at_once
 from tests.trades.conftest import make_symbol
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 12
 
 
-def at_once(func: Callable[[], object], count: int = THREADS) -> list[object]:
-    barrier = threading.Barrier(count)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            result = func()
-            with lock:
-                results.append(result)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def test_the_same_condition_raised_at_once_is_one_alert(trader, manager):
-    mine = at_once(lambda: raise_for(trader, dedupe_key="quota:95").pk)
-    theirs = at_once(lambda: raise_for_managers(dedupe_key="system:metering").pk)
+    mine = at_once([lambda: raise_for(trader, dedupe_key="quota:95").pk] * THREADS)
+    theirs = at_once([lambda: raise_for_managers(dedupe_key="system:metering").pk] * THREADS)
     assert len(set(mine)) == 1 and len(mine) == THREADS
     assert len(set(theirs)) == 1 and len(theirs) == THREADS
     assert Alert.objects.count() == 2
@@ -52,7 +28,9 @@ def test_the_same_condition_raised_at_once_is_one_alert(trader, manager):
 def test_a_price_alert_evaluated_by_simultaneous_ticks_fires_once(trader):
     make_symbol()
     price_alert_create(user=trader, symbol="ACME", condition="above", threshold=Decimal("101"))
-    fired = at_once(lambda: price_alerts_evaluate(symbol_id="ACME", price=Decimal("101.50")))
+    fired = at_once(
+        [lambda: price_alerts_evaluate(symbol_id="ACME", price=Decimal("101.50"))] * THREADS
+    )
     assert sum(fired) == 1  # type: ignore[arg-type]
     assert Alert.objects.filter(type="price").count() == 1
     assert PriceAlert.objects.get().state == "triggered"

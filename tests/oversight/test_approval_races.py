@@ -4,21 +4,19 @@ PostgreSQL in CI's second run; a real oversight server behind both."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from oversight import client as oversight
 from oversight.models import ApprovalRequest, ApprovalState
 from oversight.services import approval_decide
 from portfolio.models import Account, Position
 from tests.factories import UserFactory
+from tests.threads import at_once, outcome
 from tests.trades.conftest import set_quotes
 from trades.models import Execution, Order
 from trades.services import OrderRequest, order_submit
-from trading_demo.errors import DomainError
 from trading_demo.models import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,31 +24,17 @@ D = Decimal
 
 
 def decide_at_once(approval_id, deciders: list[tuple]) -> list[str]:
-    barrier = threading.Barrier(len(deciders))
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    def decide(manager, approve: bool) -> object:
+        return approval_decide(
+            approval_id=approval_id, manager=manager, approve=approve, reason="race"
+        )
 
-    def run(manager, approve: bool) -> None:
-        try:
-            barrier.wait()
-            try:
-                approval_decide(
-                    approval_id=approval_id, manager=manager, approve=approve, reason="race"
-                )
-                outcome = "approved" if approve else "rejected"
-            except DomainError as exc:
-                outcome = exc.code
-            with lock:
-                outcomes.append(outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in deciders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return at_once(
+        [
+            outcome(lambda m=m, a=a: decide(m, a), "approved" if a else "rejected")
+            for m, a in deciders
+        ]
+    )
 
 
 def pending_high_order(trader, acme) -> ApprovalRequest:

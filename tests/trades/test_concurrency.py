@@ -5,17 +5,15 @@ and, in CI's second run, PostgreSQL (row locks)."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from portfolio.models import Account, Position
+from tests.threads import at_once, outcome
 from tests.trades.conftest import make_symbol, set_quotes
 from trades.models import Execution, Order
 from trades.services import OrderRequest, order_submit
-from trading_demo.errors import DomainError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
@@ -23,29 +21,7 @@ THREADS = 50
 
 
 def run_at_once(user, requests: list[OrderRequest]) -> list[str]:
-    barrier = threading.Barrier(len(requests))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker(request: OrderRequest) -> None:
-        try:
-            barrier.wait()
-            try:
-                order_submit(user=user, request=request)
-                outcome = "ok"
-            except DomainError as exc:
-                outcome = exc.code
-            with lock:
-                outcomes.append(outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(r,)) for r in requests]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
+    return at_once([outcome(lambda r=r: order_submit(user=user, request=r)) for r in requests])
 
 
 def buy(n: int, *, quantity: int, order_type: str, price: str | None, tif: str) -> OrderRequest:
