@@ -46,12 +46,20 @@ def database_url() -> str:
     return f"postgres://{auth}{host}:{port}/{settings['NAME']}"
 
 
+def child_env(*, data_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a child process (Daphne, a worker) on the test run's database."""
+    env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "1", **extra}
+    if data_dir is not None:
+        env["DATA_DIR"] = str(data_dir)
+    return env
+
+
 class Daphne:
     def __init__(self, *, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "1", **(extra_env or {})}
+        env = child_env(**(extra_env or {}))
         self.log = open(ROOT / "data" / f"daphne-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [

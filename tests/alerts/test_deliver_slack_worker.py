@@ -3,7 +3,6 @@ Slack stand-in and turns failing health checks into system alerts, and stops on 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 
 from alerts.models import Alert
 from tests.alerts.conftest import raise_for_managers
-from tests.servers import database_url, free_port, wait_for
+from tests.servers import child_env, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,15 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_worker_delivers_and_reports_services_going_down(slack, manager, tmp_path):
     raise_for_managers(message="Order 42 needs approval")
     nowhere = f"127.0.0.1:{free_port()}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DATA_DIR": str(tmp_path),
-        "DEBUG": "1",
-        "SLACK_WEBHOOK_URL": slack.url,
-        "METERING_GRPC_URL": nowhere,
-        "OVERSIGHT_GRPC_URL": nowhere,
-    }
+    env = child_env(
+        data_dir=tmp_path,
+        SLACK_WEBHOOK_URL=slack.url,
+        METERING_GRPC_URL=nowhere,
+        OVERSIGHT_GRPC_URL=nowhere,
+    )
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "deliver_slack", "--interval", "0.1"],
         cwd=ROOT,

@@ -3,7 +3,6 @@ decided within APPROVAL_TIMEOUT, releases the reserved cash, and stops on SIGTER
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from oversight import client as oversight
 from oversight.models import ApprovalRequest, ApprovalState
 from portfolio.models import Account
 from tests.oversight.flow import place_high
-from tests.servers import database_url, wait_for
+from tests.servers import child_env, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,14 +24,9 @@ def test_the_worker_expires_undecided_requests(client_for, trader, settings, acm
     settings.APPROVAL_TIMEOUT = 1
     order = place_high(client_for(trader))
     approval = ApprovalRequest.objects.get(order_id=order["id"])
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DATA_DIR": str(tmp_path),
-        "DEBUG": "1",
-        "APPROVAL_TIMEOUT": "1",
-        "OVERSIGHT_GRPC_URL": settings.OVERSIGHT_GRPC_URL,
-    }
+    env = child_env(
+        data_dir=tmp_path, APPROVAL_TIMEOUT="1", OVERSIGHT_GRPC_URL=settings.OVERSIGHT_GRPC_URL
+    )
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "expire_approvals", "--interval", "0.2"],
         cwd=ROOT,

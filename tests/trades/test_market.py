@@ -3,7 +3,6 @@ ticks, and one simulator at a time."""
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -127,15 +126,9 @@ def test_only_one_simulator_runs_at_a_time(tmp_path, transactional_db):
         last_price=D("100"),
         volatility=D("0.2"),
     )
-    from tests.servers import database_url
+    from tests.servers import child_env
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DATA_DIR": str(tmp_path),
-        "DEBUG": "1",
-        "MARKET_TICK_SECONDS": "0.2",
-    }
+    env = child_env(data_dir=tmp_path, MARKET_TICK_SECONDS="0.2")
     first = subprocess.Popen(
         [sys.executable, "manage.py", "run_market", "--ticks", "25"],
         cwd=ROOT,
