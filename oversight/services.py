@@ -55,6 +55,7 @@ def approval_event_data(approval: ApprovalRequest) -> dict[str, Any]:
         "state": approval.state,
         "expires_at": approval.expires_at.isoformat(),
         "decided_by": str(approval.decided_by_id) if approval.decided_by_id else None,
+        "decided_via": approval.decided_via,
         "reason": approval.decision_reason,
     }
 

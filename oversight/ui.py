@@ -8,6 +8,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from oversight.models import DecisionChannel
 from oversight.views import PAGE, queue_context, recent_context
 from trading_demo.models import User
 from trading_demo.realtime import ui_renderer
@@ -18,6 +19,11 @@ from trading_demo.realtime import ui_renderer
 def approvals_refresh(user: User, data: dict[str, Any]) -> str:
     if not user.is_manager:
         # The trader hears of their own decision on the same event: not their page to show.
+        return ""
+    if data.get("decided_via") == DecisionChannel.PAGE and data.get("decided_by") == str(user.pk):
+        # The decider's page is updated by the decision's own response. Re-rendering the queue
+        # under it while that response is in flight would take the form out of the page, and
+        # htmx then drops the response's out-of-band parts.
         return ""
     oob = {"oob": True}
     return render_to_string(f"{PAGE}#queue", queue_context(user) | oob) + render_to_string(

@@ -115,9 +115,13 @@ def _decide(request: HtmxHttpRequest, approval_id: UUID, *, approve: bool) -> Ht
         context = queue_context(user) | recent_context(user) | outcome
         return render(request, PAGE, context, status=status)
     # htmx swaps 2xx responses only: a refusal is shown in the page, next to what it refused.
-    html = render_to_string(f"{PAGE}#queue", queue_context(user) | outcome, request=request)
-    for part, context in (("decision-result", outcome), ("recent", recent_context(user))):
-        html += render_to_string(f"{PAGE}#{part}", context | {"oob": True}, request=request)
+    html = render_to_string(f"{PAGE}#decision-result", outcome, request=request)
+    oob = {"oob": True}
+    for part, context in (
+        ("queue", queue_context(user) | outcome),
+        ("recent", recent_context(user)),
+    ):
+        html += render_to_string(f"{PAGE}#{part}", context | oob, request=request)
     return HttpResponse(html)
 
 

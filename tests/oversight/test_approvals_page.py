@@ -11,6 +11,7 @@ from django.utils.html import escape
 
 from oversight.models import ApprovalRequest
 from oversight.services import approval_event_data
+from oversight.ui import approvals_refresh
 from portfolio.models import Account
 from tests.oversight.test_approvals_admin import hold_order
 from tests.trades.conftest import set_quotes
@@ -86,11 +87,12 @@ def test_reject_with_htmx_swaps_the_queue_and_the_decisions(
     response = client.post(reject_url(rejected), {"reason": "Too concentrated"}, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<section class="card" id="approval-queue"')
+    # The outcome is the target; the queue and the recent decisions come out of band.
+    assert html.lstrip().startswith('<div id="decision-result"')
     assert "Rejected BUY 150 ACME for tess@example.com." in html
+    assert 'id="approval-queue" hx-swap-oob="true"' in html
     assert f'id="approval-{rejected.pk}"' not in html
     assert f'id="approval-{waiting.pk}"' in html
-    # The recent decisions, out of band.
     assert 'id="approval-recent" hx-swap-oob="true"' in html
     assert "Too concentrated" in html
     rejected.refresh_from_db()
@@ -174,3 +176,16 @@ def test_the_page_socket_re_renders_the_queue_for_managers_only(
     # Nowhere to put it on other pages; and never for a trader's own page socket.
     assert ui_render("approval:requested", manager, data, page="dashboard") == ""
     assert ui_render("approval:decided", trader, data, page="approvals") == ""
+
+
+def test_the_socket_leaves_the_deciders_own_page_to_the_decision_response(
+    client, manager, admin_user, trader, acme, client_for
+):
+    approval = hold_order(client_for, trader)
+    client.force_login(manager)
+    client.post(reject_url(approval), {"reason": "No"}, **HTMX)
+    approval.refresh_from_db()
+    event = approval_event_data(approval)
+    assert approvals_refresh(manager, event) == ""  # its response already swapped the page
+    assert 'id="approval-recent"' in approvals_refresh(admin_user, event)
+    assert approvals_refresh(trader, event) == ""
