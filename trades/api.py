@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -69,6 +69,16 @@ class FillOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class OrderApprovalOutput(serializers.Serializer):
+    """The approval request of an order held for a manager's decision."""
+
+    id = serializers.UUIDField()
+    state = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(source="decision_reason")
+
+
 class OrderOutput(serializers.Serializer):
     id = serializers.UUIDField()
     client_order_id = serializers.CharField()
@@ -86,9 +96,15 @@ class OrderOutput(serializers.Serializer):
     risk_level = serializers.CharField(allow_null=True)
     risk_score = serializers.IntegerField(allow_null=True)
     risk_reasons = serializers.ListField(child=serializers.CharField())
+    approval = serializers.SerializerMethodField()
     fills = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(OrderApprovalOutput(allow_null=True))
+    def get_approval(self, order: Order) -> dict[str, Any] | None:
+        approval = getattr(order, "approval_request", None)
+        return None if approval is None else OrderApprovalOutput(approval).data  # type: ignore[return-value]
 
     def get_fills(self, order: Order) -> list[dict[str, Any]]:
         return FillOutput(fills_of(order), many=True).data  # type: ignore[return-value]

@@ -151,10 +151,15 @@ def orders_for(
         orders = orders.filter(status=status)
     if since:
         orders = orders.filter(created_at__gte=since)
-    return orders.prefetch_related(
-        Prefetch("buy_executions", queryset=Execution.objects.order_by("created_at")),
-        Prefetch("sell_executions", queryset=Execution.objects.order_by("created_at")),
-    ).order_by("-created_at")
+    # The approval request (if the order was held for one) comes along: the API shows it.
+    return (
+        orders.select_related("approval_request")
+        .prefetch_related(
+            Prefetch("buy_executions", queryset=Execution.objects.order_by("created_at")),
+            Prefetch("sell_executions", queryset=Execution.objects.order_by("created_at")),
+        )
+        .order_by("-created_at")
+    )
 
 
 def order_get(*, user: User, order_id: UUID | str) -> Order | None:

@@ -78,6 +78,9 @@ def test_rejection_releases_the_reserved_cash_and_tells_the_trader(
     assert Account.objects.get(user=trader).reserved_cash == 0
     rejected = Order.objects.get(pk=order["id"])
     assert "Too concentrated" in rejected.status_reason
+    seen = client_for(trader).get(f"/api/trades/{order['id']}").json()
+    assert (seen["status"], seen["approval"]["state"]) == ("rejected", "rejected")
+    assert seen["approval"]["reason"] == "Too concentrated"
     assert oversight.approval_status(approval_id=approval.pk).reason == "Too concentrated"
     told = Alert.objects.get(owner=trader, type=AlertType.APPROVAL)
     assert "Too concentrated" in told.message

@@ -26,7 +26,7 @@ def test_low_risk_order_executes_with_its_score(client_for, trader, acme):
     response = client_for(trader).post("/api/trades", order_body(quantity=10), format="json")
     assert response.status_code == 201
     body = response.json()
-    assert (body["status"], body["risk_level"]) == ("filled", "LOW")
+    assert (body["status"], body["risk_level"], body["approval"]) == ("filled", "LOW", None)
     # ACME's 25 % volatility is the only rule that scores (+5).
     assert body["risk_score"] == 5 and len(body["risk_reasons"]) == 1
     assert not ApprovalRequest.objects.exists()
@@ -59,6 +59,7 @@ def test_high_risk_order_waits_for_approval_with_cash_reserved(client_for, trade
     assert reserved_cash(trader) == D("15000.00")
     approval = ApprovalRequest.objects.get(order_id=body["id"])
     assert approval.state == ApprovalState.PENDING
+    assert body["approval"]["id"] == str(approval.pk) and body["approval"]["state"] == "pending"
     assert (approval.notional, approval.risk_level) == (D("15000.00"), "HIGH")
     assert approval.portfolio_snapshot["cash"] == "100000.00"
     # The service holds the same request.
