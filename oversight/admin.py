@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from oversight import client as oversight
 from oversight.forms import DecisionForm
 from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel, SlackManager
 from oversight.services import approval_decide, approvals_decide
@@ -134,6 +135,10 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
             {"fields": ["state", "decided_by", "decided_at", "decided_via", "decision_reason"]},
         ),
         ("Decision audit snapshot", {"fields": ["decision_audit"]}),
+        (
+            "The oversight service's record",
+            {"fields": ["service_request", "service_evaluation"]},
+        ),
     ]
     # Everything is read-only: a decision is made by the actions, never by editing fields.
     readonly_fields = flatten_fieldsets(fieldsets)
@@ -200,6 +205,36 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     @admin.display(description="What the decision saw")
     def decision_audit(self, obj: ApprovalRequest) -> SafeString | str:
         return _key_values(obj.decision_snapshot, DECISION_SNAPSHOT_LABELS)
+
+    @admin.display(description="Approval request")
+    def service_request(self, obj: ApprovalRequest) -> SafeString | str:
+        """The service's own copy, read live: it should say what this page says."""
+        try:
+            remote = oversight.approval_status(approval_id=obj.pk)
+        except DomainError as exc:
+            return f"Not available: {exc.message}"
+        return _key_values(
+            {
+                "state": remote.state,
+                "decided_by": remote.decided_by or "—",
+                "decided_at": remote.decided_at.isoformat() if remote.decided_at else "—",
+                "reason": remote.reason or "—",
+                "score": f"{remote.score} ({remote.level})",
+                "expires_at": remote.expires_at.isoformat() if remote.expires_at else "—",
+            },
+            {},
+        )
+
+    @admin.display(description="Evaluation, with the inputs it scored")
+    def service_evaluation(self, obj: ApprovalRequest) -> SafeString | str:
+        if not obj.evaluation_id:
+            return "—"
+        try:
+            stored = oversight.get_evaluation(evaluation_id=obj.evaluation_id)
+        except DomainError as exc:
+            return f"Not available: {exc.message}"
+        evaluated_at = stored.evaluated_at.isoformat() if stored.evaluated_at else "—"
+        return _key_values({"evaluated_at": evaluated_at, **stored.inputs}, {})
 
     # --- who may decide ------------------------------------------------------------------
 

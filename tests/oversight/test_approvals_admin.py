@@ -95,6 +95,9 @@ def test_the_detail_page_is_read_only_with_order_reasons_and_snapshot(
         assert escape(reason) in html
     assert "Trader&#x27;s portfolio at submission" in html
     assert "Cash" in html and "100000" in html and "Equity" in html
+    # The oversight service's own record, read live: its state and the inputs it scored.
+    assert "The oversight service&#x27;s record" in html
+    assert "PENDING" in html and "visible_depth" in html and "symbol_volatility" in html
     # Read only: no inputs for the request's own fields, no delete, no save.
     for field in ("risk_score", "state", "decision_reason", "notional"):
         assert f'name="{field}"' not in html
@@ -362,3 +365,14 @@ def test_slack_managers_map_only_to_managers_and_admins(client, admin_user, mana
     client.force_login(manager)
     assert client.get("/admin/oversight/slackmanager/").status_code == 200
     assert client.get(add).status_code == 403
+
+
+def test_the_detail_page_still_opens_with_the_service_down(
+    client, manager, trader, acme, client_for, oversight_settings
+):
+    approval = hold_order(client_for, trader)
+    oversight_settings.stop()
+    client.force_login(manager)
+    response = client.get(change_url(approval))
+    assert response.status_code == 200
+    assert "Not available: The oversight service is unavailable" in response.content.decode()
