@@ -161,12 +161,17 @@ def approval_decide(
             details={"state": ApprovalState.EXPIRED},
         )
     with transaction.atomic():
-        Symbol.objects.select_for_update().filter(pk=approval.symbol_id).first()
+        symbol = Symbol.objects.select_for_update().get(pk=approval.symbol_id)
         approval = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
         if not approval.is_pending:
             raise _already_decided(approval)
         return _decide_locked(
-            approval=approval, manager=manager, approve=approve, reason=reason, via=via
+            approval=approval,
+            symbol=symbol,
+            manager=manager,
+            approve=approve,
+            reason=reason,
+            via=via,
         )
 
 
@@ -183,7 +188,13 @@ def _already_decided(approval: ApprovalRequest) -> oversight.AlreadyDecided:
 
 
 def _decide_locked(
-    *, approval: ApprovalRequest, manager: User, approve: bool, reason: str, via: str
+    *,
+    approval: ApprovalRequest,
+    symbol: Symbol,
+    manager: User,
+    approve: bool,
+    reason: str,
+    via: str,
 ) -> ApprovalRequest:
     from trades.services import (
         order_approval_recheck,
@@ -191,7 +202,6 @@ def _decide_locked(
         order_approved_execute,
     )
 
-    symbol = Symbol.objects.get(pk=approval.symbol_id)
     order = Order.objects.select_for_update().get(pk=approval.order_id)
     failed_check = order_approval_recheck(order=order, symbol=symbol) if approve else ""
     if failed_check:
@@ -261,12 +271,11 @@ def _announce_decision(approval: ApprovalRequest) -> None:
     else:
         message = f"Your order {order_text} was rejected: {approval.decision_reason}"
         severity = Severity.MEDIUM
-    trader = User.objects.get(pk=approval.trader_id)
     alert_raise(
         type=AlertType.APPROVAL,
         severity=severity,
         message=message,
-        owner=trader,
+        owner=approval.trader,
         symbol=approval.symbol_id,
         data={"approval_id": str(approval.pk), "order_id": str(approval.order_id)},
         notify_slack=False,
