@@ -90,7 +90,8 @@ def run(orders: int, data_dir: str, oversight_url: str) -> int:
 
     from trades.market import SYMBOLS
     from trades.models import Symbol
-    from trades.services import OrderRequest, order_submit, quotes_refresh, symbols_seed
+    from trades.services.market import quotes_refresh, symbols_seed
+    from trades.services.orders import OrderRequest, order_submit
     from trading_demo.models import Role
     from trading_demo.services import user_create
 
@@ -104,8 +105,7 @@ def run(orders: int, data_dir: str, oversight_url: str) -> int:
     for n in range(orders):
         symbol = symbols[n % len(symbols)]
         if n % 50 == 0:
-            for s in symbols:
-                quotes_refresh(symbol=s, rng=rng)
+            quotes_refresh(symbols=symbols, rng=rng)
         market = n % 3 != 2
         side = "BUY" if n % 4 != 3 else "SELL"
         request = OrderRequest(

@@ -20,7 +20,7 @@ from metering.selectors import (
     usage_records_for_month,
     usage_summary,
 )
-from metering.services import quota_status, usage_record
+from metering.services import quota_ensure_available, quota_status, usage_record
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
 
@@ -138,6 +138,7 @@ class TrackApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        quota_ensure_available(user_id=_uid(request))
         record = usage_record(user_id=_uid(request), **data.validated_data)
         return Response(
             {

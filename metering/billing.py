@@ -36,13 +36,14 @@ class BillableRequest(BaseThrottle):
         if not (user and user.is_authenticated):
             return True
         operation = operation_for(request, view)
-        if operation is None:
+        if not operation:
+            # Free, or billed by its own service, which checks the quota itself (orders check
+            # it under their lock, so concurrent orders cannot overspend it).
             return True
         quota_ensure_available(user_id=user.pk)
-        if operation:
-            usage_record(
-                user_id=user.pk,
-                operation=operation,
-                metadata={"path": request.path, "method": request.method or ""},
-            )
+        usage_record(
+            user_id=user.pk,
+            operation=operation,
+            metadata={"path": request.path, "method": request.method or ""},
+        )
         return True

@@ -55,6 +55,23 @@ class UsageRecord(models.Model):
         return self.unit_price * self.quantity
 
 
+class UsageCounter(models.Model):
+    """A user's billable operations in one month (UTC), kept with every record so a quota check
+    reads one row instead of summing the month's records."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    month = models.CharField(max_length=7, help_text="YYYY-MM, UTC")
+    used = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "month"], name="usage_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.month}: {self.used}"
+
+
 class Quota(models.Model):
     """A user's monthly limit of billable operations, when it differs from the default.
     Managers set it in admin; it is forwarded to the metering service (`synced_at`)."""

@@ -11,11 +11,10 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from metering import client
-from metering.models import Quota, QuotaThreshold, UsageRecord
+from metering.models import Quota, QuotaThreshold, UsageCounter, UsageRecord
 from trading_demo.errors import QuotaExceeded, ValidationFailed
 from trading_demo.models import User
 from trading_demo.realtime import publish
@@ -68,17 +67,24 @@ def _state(used: int, limit: int) -> str:
     return "healthy"
 
 
+def month_key(at: datetime) -> str:
+    return f"{at.astimezone(UTC):%Y-%m}"
+
+
 def quota_status(*, user_id: UUID, at: datetime | None = None) -> QuotaView:
-    """The month's usage from local records (they include what is not delivered yet), so the
+    """The month's usage from the local counter (it includes what is not delivered yet), so the
     check on the order path needs no call to the service."""
-    start, end = month_bounds(at or timezone.now())
-    used = int(
-        UsageRecord.objects.filter(
-            user_id=user_id, occurred_at__gte=start, occurred_at__lt=end
-        ).aggregate(total=Sum("quantity"))["total"]
-        or 0
-    )
-    limit = quota_limit_for(user_id=user_id)
+    at = at or timezone.now()
+    _, end = month_bounds(at)
+    used = (
+        UsageCounter.objects.filter(user_id=user_id, month=month_key(at))
+        .values_list("used", flat=True)
+        .first()
+    ) or 0
+    return _quota_view(used=used, limit=quota_limit_for(user_id=user_id), reset_at=end)
+
+
+def _quota_view(*, used: int, limit: int, reset_at: datetime) -> QuotaView:
     share = (Decimal(used) / limit * 100) if limit else Decimal(100)
     return QuotaView(
         limit=limit,
@@ -86,7 +92,7 @@ def quota_status(*, user_id: UUID, at: datetime | None = None) -> QuotaView:
         remaining=max(0, limit - used),
         utilization_pct=share.quantize(Decimal("0.1")),
         state=_state(used, limit),
-        reset_at=end,
+        reset_at=reset_at,
     )
 
 
@@ -107,8 +113,8 @@ def quota_ensure_available(*, user_id: UUID) -> None:
 def usage_record(
     *, user_id: UUID, operation: str, quantity: int = 1, metadata: dict[str, Any] | None = None
 ) -> UsageRecord:
-    """Record a billable operation in the caller's transaction, and announce a quota threshold
-    the first time this month it is crossed."""
+    """Record a billable operation in the caller's transaction, count it in the month's
+    counter, and announce a quota threshold the first time this month it is crossed."""
     price = unit_price(operation)
     with transaction.atomic():
         record = UsageRecord.objects.create(
@@ -118,22 +124,45 @@ def usage_record(
             unit_price=price,
             metadata=metadata or {},
         )
-        _thresholds_check(user_id=user_id)
+        used = _counter_add(user_id=user_id, month=month_key(record.occurred_at), by=quantity)
+        _thresholds_check(user_id=user_id, used=used, at=record.occurred_at)
     return record
 
 
-def _thresholds_check(*, user_id: UUID) -> None:
-    status = quota_status(user_id=user_id)
-    if not status.limit:
+def _counter_add(*, user_id: UUID, month: str, by: int) -> int:
+    """Add to the user's counter of the month (locked, so concurrent writers queue); the new
+    total."""
+    counter = UsageCounter.objects.select_for_update().filter(user_id=user_id, month=month).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                UsageCounter.objects.create(user_id=user_id, month=month, used=by)
+            return by
+        except IntegrityError:  # another writer opened the month first
+            counter = UsageCounter.objects.select_for_update().get(user_id=user_id, month=month)
+    counter.used += by
+    counter.save(update_fields=["used"])
+    return counter.used
+
+
+def _thresholds_check(*, user_id: UUID, used: int, at: datetime) -> None:
+    """Announce each threshold reached for the first time this month (QuotaThreshold keeps
+    which were; below the lowest threshold this costs nothing more than reading the limit)."""
+    limit = quota_limit_for(user_id=user_id)
+    if not limit:
         return
-    month = f"{status.reset_at - timedelta(days=1):%Y-%m}"
-    for threshold in settings.METERING_THRESHOLDS:
-        if status.used * 100 < status.limit * threshold:
-            break
+    crossed = [
+        threshold for threshold in settings.METERING_THRESHOLDS if used * 100 >= limit * threshold
+    ]
+    if not crossed:
+        return
+    _, end = month_bounds(at)
+    status = _quota_view(used=used, limit=limit, reset_at=end)
+    for threshold in crossed:
         try:
             with transaction.atomic():
                 _, created = QuotaThreshold.objects.get_or_create(
-                    user_id=user_id, month=month, threshold=threshold
+                    user_id=user_id, month=month_key(at), threshold=threshold
                 )
         except IntegrityError:
             created = False

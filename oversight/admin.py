@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 from oversight import client as oversight
 from oversight.forms import DecisionForm
 from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel, SlackManager
-from oversight.services import approval_decide, approvals_decide
+from oversight.services.decisions import approval_decide, approvals_decide
 from trading_demo.admin_readonly import ReadOnlyAdmin
 from trading_demo.errors import DomainError
 from trading_demo.models import Role, User

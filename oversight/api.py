@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
 from oversight.selectors import approval_get, approvals_for
-from oversight.services import REASON_MAX_LENGTH, approval_decide
+from oversight.services.decisions import approval_decide
+from oversight.services.requests import REASON_MAX_LENGTH
 from trading_demo.errors import NotFound
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import IsManager

@@ -247,8 +247,10 @@ def evaluate_risk(
     visible_depth: int,
     typical_volume: int = 0,
     recent_order_count: int,
+    timeout: float = EVALUATE_TIMEOUT,
 ) -> RiskAssessment:
-    """Score an order. The same request_id always gets the first evaluation back."""
+    """Score an order. The same request_id always gets the first evaluation back. `timeout`
+    (what is left of the order's own deadline) can only shorten EVALUATE_TIMEOUT."""
     response = _call(
         lambda stub: stub.EvaluateRisk,
         pb.EvaluateRiskRequest(
@@ -268,7 +270,7 @@ def evaluate_risk(
             typical_volume=typical_volume,
             recent_order_count=recent_order_count,
         ),
-        timeout=EVALUATE_TIMEOUT,
+        timeout=min(timeout, EVALUATE_TIMEOUT),
     )
     return _assessment(response)
 
@@ -335,8 +337,10 @@ def submit_approval(
     level: str,
     reasons: Sequence[str],
     expires_at: datetime,
+    timeout: float = CALL_TIMEOUT,
 ) -> ApprovalStatus:
-    """Open a PENDING approval request; the same approval_id returns the stored one."""
+    """Open a PENDING approval request; the same approval_id returns the stored one.
+    `timeout` can only shorten CALL_TIMEOUT."""
     response = _call(
         lambda stub: stub.SubmitApproval,
         pb.SubmitApprovalRequest(
@@ -353,7 +357,7 @@ def submit_approval(
             reasons=list(reasons),
             expires_at=_timestamp(expires_at),
         ),
-        timeout=CALL_TIMEOUT,
+        timeout=min(timeout, CALL_TIMEOUT),
     )
     return _approval(response)
 

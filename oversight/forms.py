@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from oversight.services import REASON_MAX_LENGTH
+from oversight.services.requests import REASON_MAX_LENGTH
 
 REASON_REQUIRED = "A rejection needs a reason the trader will read."
 

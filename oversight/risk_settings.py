@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from oversight import client as oversight
-from oversight.services import risk_config_set, trading_state_set
+from oversight.services.rules import risk_config_set, trading_state_set
 from trading_demo.errors import DomainError
 from trading_demo.models import Role
 from trading_demo.pages import manager_required

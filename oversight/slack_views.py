@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from alerts.services import slack_enqueue
 from oversight import slack
 from oversight.models import DecisionChannel, SlackManager
-from oversight.services import approval_decide
+from oversight.services.decisions import approval_decide
 from trading_demo.errors import DomainError
 from trading_demo.models import User
 

@@ -20,7 +20,7 @@ from django_htmx.middleware import HtmxDetails
 from oversight.forms import DecisionForm
 from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
 from oversight.selectors import pending_queue, recent_decisions
-from oversight.services import approval_decide
+from oversight.services.decisions import approval_decide
 from trading_demo.errors import DomainError
 from trading_demo.models import User
 from trading_demo.pages import manager_required

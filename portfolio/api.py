@@ -11,8 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portfolio.ledger import account_ensure
 from portfolio.selectors import PERIODS, account_summary, performance, realized_statement
-from portfolio.services import account_ensure, account_reset
+from portfolio.services import account_reset
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
 from trading_demo.pagination import cursor_page

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from portfolio.ledger import account_ensure
 from portfolio.selectors import (
     PERIODS,
     account_summary,
@@ -17,7 +18,7 @@ from portfolio.selectors import (
     performance,
     sort_positions,
 )
-from portfolio.services import account_ensure, account_reset
+from portfolio.services import account_reset
 from trading_demo import charts
 from trading_demo.models import User
 

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from trades.models import Candle, Execution, MarketSession, Order, Symbol
-from trades.services import symbol_set_halted
+from trades.services.market import symbol_set_halted
 from trading_demo.admin_readonly import ReadOnlyAdmin
 
 

@@ -21,6 +21,7 @@ from trades.models import Order, OrderStatus, OrderType, Side, Symbol, TimeInFor
 from trades.selectors import (
     candles_for,
     fills_of,
+    order_as_written,
     order_book,
     order_get,
     orders_for,
@@ -29,7 +30,7 @@ from trades.selectors import (
     symbols_list,
     tape_for,
 )
-from trades.services import OrderRequest, order_cancel, order_submit
+from trades.services.orders import OrderRequest, order_cancel, order_submit
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import NotFound
 from trading_demo.pagination import cursor_page
@@ -193,7 +194,10 @@ class OrderListCreateApi(APIView):
         values["side"] = values.pop("type")
         values.setdefault("client_order_id", f"auto-{uuid.uuid4().hex}")
         result = order_submit(user=request.user, request=OrderRequest(**values))  # type: ignore[arg-type]
-        order = order_get(user=request.user, order_id=result.order.pk)  # type: ignore[arg-type]
+        if result.created:
+            order = order_as_written(result.order, fills=result.fills)
+        else:
+            order = order_get(user=request.user, order_id=result.order.pk)  # type: ignore[arg-type]
         assert order is not None
         code: int
         if not result.created:

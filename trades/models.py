@@ -42,6 +42,16 @@ ACTIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 CANCELABLE_STATUSES = (*ACTIVE_STATUSES, OrderStatus.PENDING_APPROVAL)
 
 
+def resting_filter() -> models.Q:
+    """What rests on the book: active limit orders and triggered stop limits. Matching, the book
+    view and the risk check's visible depth all use this one definition (`Order.is_limit_kind`
+    is the same rule for one order in memory)."""
+    return models.Q(status__in=ACTIVE_STATUSES) & (
+        models.Q(order_type=OrderType.LIMIT)
+        | models.Q(order_type=OrderType.STOP_LIMIT, triggered_at__isnull=False)
+    )
+
+
 class Symbol(models.Model):
     symbol = models.CharField(max_length=10, primary_key=True)
     name = models.CharField(max_length=80)
@@ -169,6 +179,13 @@ class Order(models.Model):
     @property
     def is_cancelable(self) -> bool:
         return self.status in CANCELABLE_STATUSES
+
+    @property
+    def is_limit_kind(self) -> bool:
+        """Trades at its limit and may rest on the book (see `resting_filter`)."""
+        return self.order_type == OrderType.LIMIT or (
+            self.order_type == OrderType.STOP_LIMIT and self.triggered_at is not None
+        )
 
     @property
     def is_stop_waiting(self) -> bool:

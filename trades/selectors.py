@@ -8,18 +8,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from trades.models import (
-    ACTIVE_STATUSES,
     Candle,
     Execution,
     Order,
-    OrderType,
     Quote,
     Side,
     Symbol,
+    resting_filter,
 )
 from trading_demo.models import User
 
@@ -66,13 +65,6 @@ class Book:
     @property
     def max_quantity(self) -> int:
         return max((level.quantity for level in [*self.bids, *self.asks]), default=0)
-
-
-def resting_filter() -> Q:
-    return Q(status__in=ACTIVE_STATUSES) & (
-        Q(order_type=OrderType.LIMIT)
-        | Q(order_type=OrderType.STOP_LIMIT, triggered_at__isnull=False)
-    )
 
 
 def order_book(*, symbol: Symbol, levels: int = 10, viewer: User | None = None) -> Book:
@@ -164,6 +156,18 @@ def orders_for(
 
 def order_get(*, user: User, order_id: UUID | str) -> Order | None:
     return orders_for(user=user).filter(pk=order_id).first()
+
+
+def order_as_written(order: Order, *, fills: list[Execution]) -> Order:
+    """The order the service has just written, with its fills, ready to render without reading
+    it back: the same caches `orders_for`'s prefetch fills. An order placed in this request has
+    no approval request unless the service opened one (then it is already cached on the
+    order)."""
+    side = "buy_executions" if order.side == Side.BUY else "sell_executions"
+    order._prefetched_objects_cache = {side: fills}  # type: ignore[attr-defined]
+    if not order._state.fields_cache.get("approval_request"):
+        order._state.fields_cache["approval_request"] = None
+    return order
 
 
 def fills_of(order: Order) -> list[Execution]:

@@ -18,7 +18,7 @@ from portfolio.selectors import account_summary
 from trades.api import OrderListCreateApi
 from trades.models import Symbol
 from trades.selectors import candles_for, order_book, orders_for, symbols_list, tape_for
-from trades.services import OrderRequest, order_cancel, order_submit
+from trades.services.orders import OrderRequest, order_cancel, order_submit
 from trading_demo import charts
 from trading_demo.errors import DomainError, ValidationFailed
 from trading_demo.models import User

@@ -178,9 +178,8 @@ class EventsConsumer(_EventConsumer):
     async def event_message(self, message: dict[str, Any]) -> None:
         if message["channel"] not in self.subscriptions:
             return
-        await self._send_json(
-            {"event": message["event"], "data": message["data"], "timestamp": message["timestamp"]}
-        )
+        # Serialised once by publish(), not once per socket.
+        await self.send(text_data=message["text"])
 
     async def _error(self, code: str, text: str, **extra: Any) -> None:
         await self._send_json({"type": "error", "error": code, "message": text, **extra})

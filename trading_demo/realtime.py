@@ -11,6 +11,7 @@ Events carry ids and small payloads; whoever needs more re-reads it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import threading
@@ -81,14 +82,20 @@ def publish(
 
     `channel` is the client channel it belongs to (`trades`, `prices:AAPL`, ...). Private
     events go to `user_ids`; `to_managers` adds every manager; public channels go to their
-    subscribers. A rolled-back transaction sends nothing.
+    subscribers. A rolled-back transaction (or savepoint) sends nothing. The events of one
+    transaction are handed to the channel layer together, in one hop, after commit; each is
+    serialised once here (`text`), whatever the number of sockets it reaches.
     """
+    timestamp = timezone.now().isoformat()
     message = {
         "type": "event.message",
         "event": event,
         "channel": channel,
         "data": data,
-        "timestamp": timezone.now().isoformat(),
+        "timestamp": timestamp,
+        "text": json.dumps(
+            {"event": event, "data": data, "timestamp": timestamp}, separators=(",", ":")
+        ),
     }
     groups = [user_group(user_id) for user_id in user_ids]
     if to_managers:
@@ -96,7 +103,48 @@ def publish(
     if channel.partition(":")[0] in PUBLIC_PREFIXES:
         groups.append(public_group(channel))
     if groups:
-        transaction.on_commit(lambda: _send(groups, message), robust=True)
+        _batch_for_transaction().append((groups, message))
+
+
+Outgoing = list[tuple[list[str], dict[str, Any]]]
+
+
+class _Batch(list[tuple[list[str], dict[str, Any]]]):
+    """The events one transaction (or one of its savepoints) has published so far."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.callback = self.flush  # the very object on_commit holds, to find it again
+
+    def flush(self) -> None:
+        _send(list(self))
+        self.clear()
+
+
+class _SendNow(list[tuple[list[str], dict[str, Any]]]):
+    def append(self, item: tuple[list[str], dict[str, Any]]) -> None:
+        _send([item])
+
+
+def _batch_for_transaction() -> list[tuple[list[str], dict[str, Any]]]:
+    """The batch that goes out when the current transaction commits: one per savepoint level,
+    so a rolled-back savepoint drops its own events and nobody else's."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return _SendNow()
+    batches: dict[tuple[str, ...], _Batch] = connection.__dict__.setdefault("_event_batches", {})
+    key = tuple(connection.savepoint_ids)
+    batch = batches.get(key)
+    pending = batch is not None and any(
+        func is batch.callback for _, func, _ in connection.run_on_commit
+    )
+    if not pending:
+        if not connection.run_on_commit:
+            batches.clear()  # a new transaction: forget the last one's batches
+        batch = batches[key] = _Batch()
+        transaction.on_commit(batch.callback, robust=True)
+    assert batch is not None
+    return batch
 
 
 _last_sent: dict[str, float] = {}
@@ -172,40 +220,44 @@ async def _relay_loop() -> None:
     last = await database_sync_to_async(_relay_latest_id)()
     while True:
         try:
-            for event_id, groups, message in await database_sync_to_async(_relay_fetch)(last):
-                await _send_all(layer, groups, message)
-                last = event_id
+            rows = await database_sync_to_async(_relay_fetch)(last)
+            if rows:
+                await _send_all(layer, [(groups, message) for _, groups, message in rows])
+                last = rows[-1][0]
         except Exception:  # the relay must outlive a database hiccup
             logger.exception("relay poll failed")
         await asyncio.sleep(RELAY_POLL_SECONDS)
 
 
-def _send(groups: list[str], message: dict[str, Any]) -> None:
+def _send(outgoing: Outgoing) -> None:
     if _relay_through_database:
         from trading_demo.models import RelayEvent
 
-        RelayEvent.objects.create(groups=groups, message=message)
+        RelayEvent.objects.bulk_create(
+            RelayEvent(groups=groups, message=message) for groups, message in outgoing
+        )
         return
     layer = get_channel_layer()
     if layer is None:
         return
-    # One event-loop hop for all destinations: each async_to_sync call from sync code costs
-    # about 5 ms (ARCHITECTURE.md).
+    # One event-loop hop for all of them: each async_to_sync call from sync code costs about
+    # 5 ms (ARCHITECTURE.md).
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        async_to_sync(_send_all)(layer, groups, message)
+        async_to_sync(_send_all)(layer, outgoing)
         return
     # Sync code running inside an event loop's thread (a script or test driving an async
     # library) cannot use async_to_sync there: send from a short-lived thread instead.
-    sender = threading.Thread(target=async_to_sync(_send_all), args=(layer, groups, message))
+    sender = threading.Thread(target=async_to_sync(_send_all), args=(layer, outgoing))
     sender.start()
     sender.join()
 
 
-async def _send_all(layer: Any, groups: list[str], message: dict[str, Any]) -> None:
-    for group in groups:
-        await layer.group_send(group, message)
+async def _send_all(layer: Any, outgoing: Outgoing) -> None:
+    for groups, message in outgoing:
+        for group in groups:
+            await layer.group_send(group, message)
 
 
 # Page-socket renderers: event name -> function(user, data) -> HTML with hx-swap-oob elements.

@@ -20,7 +20,7 @@ from alerts.services import (
 )
 from conftest import jwt_for
 from tests.alerts.conftest import raise_for, raise_for_managers
-from trades.services import market_tick
+from trades.services.market import market_tick
 from trading_demo.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)

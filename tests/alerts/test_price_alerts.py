@@ -11,7 +11,7 @@ import pytest
 from alerts.models import Alert, PriceAlert
 from alerts.services import price_alert_create, price_alerts_evaluate
 from trades.models import Symbol
-from trades.services import market_tick
+from trades.services.market import market_tick
 from trading_demo.errors import Forbidden
 
 pytestmark = pytest.mark.django_db

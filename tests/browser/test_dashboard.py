@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD
 from tests.trades.conftest import make_symbol, set_quotes
-from trades.services import market_tick
+from trades.services.market import market_tick
 from trading_demo import realtime
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]

@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 
 from alerts.models import Alert
 from conftest import jwt_for
-from metering.models import Quota, UsageRecord
+from metering.models import Quota
 from metering.services import usage_record
 from trading_demo.asgi import application
 
@@ -16,9 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def fill_to(user, count: int) -> None:
-    UsageRecord.objects.bulk_create(
-        UsageRecord(user=user, operation="api.call", unit_price="0.001") for _ in range(count)
-    )
+    for _ in range(count):
+        usage_record(user_id=user.pk, operation="api.call")
 
 
 def test_crossing_80_percent_alerts_once_and_warns_on_the_socket(trader, trader2):

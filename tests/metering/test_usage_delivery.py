@@ -113,7 +113,7 @@ def test_quota_exhausted_refuses_billable_calls_but_not_reads(client_for, trader
     Quota.objects.create(user=trader, monthly_limit=3)
     api = client_for(trader)
     for _ in range(3):
-        UsageRecord.objects.create(user=trader, operation="api.call", unit_price="0.001")
+        usage_record(user_id=trader.pk, operation="api.call")
     refused = api.post("/api/trades", order_body(), format="json")
     assert refused.status_code == 429
     assert refused.json()["error"] == "quota_exceeded"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertType, Audience
 from oversight import client as oversight
 from oversight.models import ApprovalRequest, ApprovalState
-from oversight.services import approvals_expire
+from oversight.services.decisions import approvals_expire
 from portfolio.models import Account, Position
 from tests.oversight.flow import place_high
 from tests.trades.conftest import set_quotes, set_reference

@@ -10,13 +10,13 @@ import pytest
 
 from oversight import client as oversight
 from oversight.models import ApprovalRequest, ApprovalState
-from oversight.services import approval_decide
+from oversight.services.decisions import approval_decide
 from portfolio.models import Account, Position
 from tests.factories import UserFactory
 from tests.threads import at_once, outcome
 from tests.trades.conftest import set_quotes
 from trades.models import Execution, Order
-from trades.services import OrderRequest, order_submit
+from trades.services.orders import OrderRequest, order_submit
 from trading_demo.models import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,7 +17,7 @@ from portfolio.models import Account
 from tests.servers import free_port
 from tests.trades.conftest import make_symbol, order_body, set_quotes
 from trades.models import Order
-from trades.services import symbol_set_halted
+from trades.services.market import symbol_set_halted
 from trading_demo.services import roles_sync
 
 pytestmark = pytest.mark.django_db

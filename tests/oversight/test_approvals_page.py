@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.utils.html import escape
 
 from oversight.models import ApprovalRequest
-from oversight.services import approval_event_data
+from oversight.services.requests import approval_event_data
 from oversight.ui import approvals_refresh
 from portfolio.models import Account
 from tests.oversight.test_approvals_admin import hold_order

@@ -10,9 +10,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portfolio.ledger import account_ensure, fill_apply_buy, fill_apply_sell, position_lock
 from portfolio.models import Account
 from portfolio.selectors import account_summary
-from portfolio.services import account_ensure, fill_apply_buy, fill_apply_sell, position_lock
 from tests.factories import UserFactory
 from tests.trades.conftest import make_symbol
 

@@ -13,7 +13,7 @@ from portfolio.models import Account, Position
 from tests.threads import at_once, outcome
 from tests.trades.conftest import make_symbol, set_quotes
 from trades.models import Execution, Order
-from trades.services import OrderRequest, order_submit
+from trades.services.orders import OrderRequest, order_submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal

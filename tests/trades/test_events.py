@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from conftest import jwt_for
 from tests.trades.conftest import order_body, set_quotes
-from trades.services import market_tick
+from trades.services.market import market_tick
 from trading_demo.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)

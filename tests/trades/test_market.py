@@ -17,7 +17,7 @@ from portfolio.models import Account
 from tests.trades.conftest import order_body, set_quotes
 from trades.market import collar_bounds, next_reference, quote_ladder
 from trades.models import Candle, MarketSession, Order, Quote, Symbol
-from trades.services import current_session, market_tick, session_roll
+from trades.services.market import current_session, market_tick, session_roll
 
 pytestmark = pytest.mark.django_db
 D = Decimal

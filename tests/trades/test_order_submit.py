@@ -172,7 +172,7 @@ def test_self_trade_prevention_cancels_the_older_order(client_for, trader, acme)
 
 
 def test_stop_order_triggers_on_last_price_and_fills_as_market(client_for, trader, acme):
-    from trades.services import trigger_stops
+    from trades.services.matching import trigger_stops
 
     body = (
         client_for(trader)

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from oversight.services import approvals_expire
+from oversight.services.decisions import approvals_expire
 from trading_demo.realtime import use_database_relay_if_needed
 from trading_demo.shutdown import StopSignal
 

@@ -17,8 +17,7 @@ from django.core.management.base import BaseCommand
 from alerts.services import price_alerts_evaluate
 from portfolio.services import snapshots_take_all
 from trades.market import TRADING_SECONDS_PER_YEAR
-from trades.models import Symbol
-from trades.services import holders_notify, market_tick, session_roll
+from trades.services.market import holders_notify, market_ticks, session_roll
 from trading_demo.realtime import relay_prune, use_database_relay_if_needed
 from trading_demo.shutdown import StopSignal
 
@@ -108,11 +107,10 @@ class Command(BaseCommand):
                     self.stdout.write("lost the simulator lock; stopping")
                     break
                 session_roll()
-                codes = list(Symbol.objects.order_by("symbol").values_list("symbol", flat=True))
-                for code in codes:
-                    symbol = market_tick(symbol_id=code, rng=rng, dt_years=dt_years)
-                    price_alerts_evaluate(symbol_id=code, price=symbol.last_price)
-                holders_notify(symbol_ids=codes)
+                symbols = market_ticks(rng=rng, dt_years=dt_years)
+                for symbol in symbols:
+                    price_alerts_evaluate(symbol_id=symbol.pk, price=symbol.last_price)
+                holders_notify(symbol_ids=[symbol.pk for symbol in symbols])
                 minute = int(time.time() // 60)
                 if minute != snapshot_minute:
                     snapshots_take_all()

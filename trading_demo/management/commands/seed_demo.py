@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portfolio.services import account_ensure
+from portfolio.ledger import account_ensure
 from trades.market import SYMBOLS
-from trades.services import symbols_seed
+from trades.services.market import symbols_seed
 from trading_demo.models import Role, User
 from trading_demo.services import roles_sync, user_create, user_set_role
 

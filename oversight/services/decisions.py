@@ -1,5 +1,4 @@
-"""The approval workflow: open a request for a HIGH-risk order, decide it (admin, API, page or
-Slack), withdraw it when the trader cancels, expire it when nobody decided in time.
+"""Deciding approval requests (admin, API, page or Slack) and expiring the ones nobody decided.
 
 A decision runs in one transaction that locks the symbol (as matching does) and then the
 request, so the first decision wins and a concurrent one finds it decided (409). Inside it the
@@ -11,12 +10,8 @@ short deadline; if it fails, nothing is written and the caller gets 503.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import asdict
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
@@ -28,102 +23,21 @@ from alerts.services import alert_raise, slack_enqueue
 from oversight import client as oversight
 from oversight import slack
 from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
+from oversight.services.requests import CHANNEL, REASON_MAX_LENGTH, approval_event_data
 from trades.models import Order, OrderStatus, Symbol
+from trades.services.orders import (
+    order_approval_recheck,
+    order_approval_refused,
+    order_approved_execute,
+)
 from trading_demo.audit import audit_record
 from trading_demo.errors import Forbidden, NotFound, ValidationFailed
-from trading_demo.models import AuditEvent, Role, Severity, User
+from trading_demo.models import Severity, User
 from trading_demo.realtime import publish
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "approvals"
-REASON_MAX_LENGTH = 500
 EXPIRE_BATCH = 100
-
-
-def approval_event_data(approval: ApprovalRequest) -> dict[str, Any]:
-    return {
-        "id": str(approval.pk),
-        "order_id": str(approval.order_id),
-        "trader_id": str(approval.trader_id),
-        "symbol": approval.symbol_id,
-        "side": approval.side,
-        "quantity": approval.quantity,
-        "notional": str(approval.notional),
-        "risk_level": approval.risk_level,
-        "risk_score": approval.risk_score,
-        "state": approval.state,
-        "expires_at": approval.expires_at.isoformat(),
-        "decided_by": str(approval.decided_by_id) if approval.decided_by_id else None,
-        "decided_via": approval.decided_via,
-        "reason": approval.decision_reason,
-    }
-
-
-def approval_request_open(
-    *, order: Order, assessment: oversight.RiskAssessment, facts: dict[str, Any]
-) -> ApprovalRequest:
-    """Hold `order` (already pending_approval, its cash or shares reserved) for a manager.
-
-    Runs inside the order's transaction: the request is stored here and on the oversight
-    service, or (the service failing) not at all. Managers hear of it after commit, in the app
-    and on Slack.
-    """
-    now = timezone.now()
-    price = Decimal(facts["price"])
-    approval = ApprovalRequest(
-        order=order,
-        trader_id=order.user_id,
-        symbol_id=order.symbol_id,
-        side=order.side,
-        quantity=order.quantity,
-        price=price,
-        notional=(price * order.quantity).quantize(Decimal("0.01")),
-        risk_level=assessment.level,
-        risk_score=assessment.score,
-        reasons=list(assessment.reasons),
-        evaluation_id=assessment.evaluation_id,
-        portfolio_snapshot={
-            "cash": str(facts["cash"]),
-            "equity": str(facts["equity"]),
-            "position_quantity": facts["position_quantity"],
-            "reference_price": str(facts["reference_price"]),
-            "recent_order_count": facts["recent_order_count"],
-        },
-        created_at=now,
-        expires_at=now + timedelta(seconds=settings.APPROVAL_TIMEOUT),
-    )
-    approval.save()
-    oversight.submit_approval(
-        approval_id=approval.pk,
-        order_id=order.pk,
-        user_id=order.user_id,
-        symbol=approval.symbol_id,
-        side=approval.side,
-        quantity=approval.quantity,
-        price=approval.price,
-        notional=approval.notional,
-        score=approval.risk_score,
-        level=approval.risk_level,
-        reasons=approval.reasons,
-        expires_at=approval.expires_at,
-    )
-    publish("approval:requested", approval_event_data(approval), channel=CHANNEL, to_managers=True)
-    alert_raise(
-        type=AlertType.APPROVAL,
-        severity=Severity.HIGH,
-        message=(
-            f"Approval needed: {order.user} {approval.side} {approval.quantity} "
-            f"{approval.symbol_id} ({approval.notional} USD, score {approval.risk_score})"
-        ),
-        to_managers=True,
-        symbol=approval.symbol_id,
-        data={"approval_id": str(approval.pk), "order_id": str(order.pk)},
-        # The approval request's own Block Kit message (with buttons) goes to Slack instead.
-        notify_slack=False,
-    )
-    slack_enqueue(slack.approval_requested_payload(approval))
-    return approval
 
 
 def approval_decide(
@@ -196,12 +110,6 @@ def _decide_locked(
     reason: str,
     via: str,
 ) -> ApprovalRequest:
-    from trades.services import (
-        order_approval_recheck,
-        order_approval_refused,
-        order_approved_execute,
-    )
-
     order = Order.objects.select_for_update().get(pk=approval.order_id)
     failed_check = order_approval_recheck(order=order, symbol=symbol) if approve else ""
     if failed_check:
@@ -315,27 +223,6 @@ def approvals_decide(
     return decided, failures
 
 
-def approval_withdraw(*, order: Order, reason: str) -> ApprovalRequest | None:
-    """The trader cancelled a pending order (or it ended with its session): its request is
-    withdrawn and leaves the managers' queue. Runs inside the cancel's transaction. The
-    oversight service keeps its copy pending until it expires (it has no withdraw)."""
-    approval = (
-        ApprovalRequest.objects.select_for_update()
-        .filter(order=order, state=ApprovalState.PENDING)
-        .first()
-    )
-    if approval is None:
-        return None
-    approval.state = ApprovalState.WITHDRAWN
-    approval.decided_at = timezone.now()
-    approval.decision_reason = reason[:REASON_MAX_LENGTH]
-    approval.decided_via = DecisionChannel.SYSTEM
-    approval.save(update_fields=["state", "decided_at", "decision_reason", "decided_via"])
-    audit_record(actor=None, action="approval.withdrawn", target=approval, data={"reason": reason})
-    publish("approval:decided", approval_event_data(approval), channel=CHANNEL, to_managers=True)
-    return approval
-
-
 def approvals_expire(*, now: datetime | None = None) -> int:
     """Auto-reject every pending request past its expiry, releasing its order's reservations
     and telling the trader. The service is told too; when it is down the local expiry goes
@@ -355,8 +242,6 @@ def approvals_expire(*, now: datetime | None = None) -> int:
 
 
 def _expire_one(*, approval_id: UUID, now: datetime) -> bool:
-    from trades.services import order_approval_refused
-
     with transaction.atomic():
         symbol_id = ApprovalRequest.objects.filter(pk=approval_id).values_list(
             "symbol_id", flat=True
@@ -380,50 +265,3 @@ def _expire_one(*, approval_id: UUID, now: datetime) -> bool:
             order_approval_refused(order=order, reason=f"Approval expired. {reason}")
         _announce_decision(approval)
     return True
-
-
-# --- risk rules and the kill switch (admins) --------------------------------------------------
-
-
-def _settings_audit(*, actor: User, action: str, data: dict[str, Any]) -> None:
-    AuditEvent.objects.create(
-        actor=actor, action=action, target_type="oversight.service", target_id="risk", data=data
-    )
-
-
-def risk_config_set(*, actor: User, config: oversight.RiskConfig) -> oversight.RiskSettings:
-    """Replace the service's risk rules (admins only); the change is audited here too."""
-    if actor.role != Role.ADMIN:
-        raise Forbidden("Only admins change the risk rules.")
-    saved = oversight.set_risk_config(config=config, actor=actor.pk)
-    _settings_audit(
-        actor=actor, action="risk.config_changed", data={"config": risk_config_dict(config)}
-    )
-    return saved
-
-
-def trading_state_set(*, actor: User, state: str) -> oversight.RiskSettings:
-    """The kill switch: ACTIVE, REDUCING (only sells of held shares) or HALTED (nothing but
-    cancels). Admins only; audited, and the managers are told."""
-    if actor.role != Role.ADMIN:
-        raise Forbidden("Only admins switch the trading state.")
-    if state not in oversight.TradingState.__members__:
-        raise ValidationFailed(
-            f"state: one of {', '.join(oversight.TradingState.__members__)}.",
-            details={"state": ["invalid choice"]},
-        )
-    saved = oversight.set_trading_state(state=state, actor=actor.pk)
-    _settings_audit(actor=actor, action="risk.trading_state_changed", data={"state": state})
-    alert_raise(
-        type=AlertType.RISK,
-        severity=Severity.LOW if state == oversight.TradingState.ACTIVE else Severity.HIGH,
-        message=f"Trading state set to {state} by {actor.email}.",
-        to_managers=True,
-        data={"trading_state": state},
-    )
-    return saved
-
-
-def risk_config_dict(config: oversight.RiskConfig) -> dict[str, Any]:
-    """The rules as JSON-ready values (decimals as strings), for the audit log."""
-    return json.loads(json.dumps(asdict(config), default=str))  # type: ignore[no-any-return]

@@ -1,0 +1,461 @@
+"""Order intake and cancels (the order flow of ARCHITECTURE.md), and the hooks the approval
+workflow drives orders through.
+
+Placing an order, in one direction:
+1. Under the trader's intake lock (`trading_demo.locks`: one order of a trader at a time, not a
+   database lock), the same client_order_id returns the original order.
+2. Without any database lock: the pre-trade checks on what the account shows now, then the
+   risk score from the oversight service (and, for HIGH, the approval request registered
+   there). No remote call ever runs while a write lock is held.
+3. One short transaction that locks the symbol (PostgreSQL: `SELECT … FOR UPDATE`, serialising
+   matching per symbol; SQLite: the IMMEDIATE transaction holds the write lock), then the
+   account. It re-verifies exactly the figures that were scored (cash, reserved cash, the
+   position and its reservations); if one moved, it rolls back and step 2 runs again. Then
+   the quota, the checks at the current price, the reservation, and matching.
+Events go out only after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from functools import partial
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from alerts.models import AlertType
+from alerts.services import alert_raise, system_health_report
+from metering.models import Operation
+from metering.services import quota_ensure_available, usage_record
+from oversight import client as oversight
+from oversight.services.requests import ApprovalDraft, approval_request_open, approval_submit
+from portfolio.ledger import Ledger, account_ensure, cash_release, cash_reserve, shares_reserve
+from portfolio.models import Account, Position
+from trades.market import collar_bounds
+from trades.models import (
+    CANCELABLE_STATUSES,
+    Execution,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    Symbol,
+    TimeInForce,
+)
+from trades.services.events import order_publish
+from trades.services.market import current_session
+from trades.services.matching import order_close, order_work
+from trades.services.risk import Holdings, risk_facts
+from trading_demo.errors import (
+    Conflict,
+    DomainError,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InsufficientPosition,
+    NotCancelable,
+    NotFound,
+    RiskRejected,
+    SymbolHalted,
+    ValidationFailed,
+)
+from trading_demo.ids import uuid7
+from trading_demo.locks import trader_lock
+from trading_demo.models import Severity, User
+from trading_demo.realtime import publish_throttled
+
+SCORE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    symbol: str
+    side: str
+    order_type: str
+    quantity: int
+    time_in_force: str
+    client_order_id: str
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+    def fingerprint(self) -> str:
+        body = {key: str(value) for key, value in asdict(self).items()}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    order: Order
+    created: bool
+    fills: list[Execution] = field(default_factory=list)
+
+
+class _HoldingsMoved(Exception):
+    """The account figures the score was taken on changed before the lock was taken."""
+
+
+def _retry_on_deadlock[T](func: Callable[[], T], attempts: int = 5) -> T:
+    """PostgreSQL may pick this transaction as a deadlock victim when two symbols' matches lock
+    the same accounts in different orders; the whole transaction is safe to run again."""
+    for attempt in range(attempts):
+        try:
+            return func()
+        except OperationalError as exc:
+            if connection.vendor != "postgresql" or "deadlock" not in str(exc).lower():
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def order_submit(*, user: User, request: OrderRequest) -> SubmitResult:
+    """Place an order. The same client_order_id with the same body returns the original order
+    (created=False); with a different body it is a conflict. Nothing is stored when a check
+    fails, when the oversight service refuses the order (CRITICAL) or cannot be reached in
+    time (fail closed: the client retries with the same client_order_id)."""
+    deadline = time.monotonic() + settings.ORDER_TIMEOUT_SECONDS
+    try:
+        with trader_lock(user.pk, timeout=settings.ORDER_TIMEOUT_SECONDS):
+            replay = _idempotent_replay(user=user, request=request)
+            if replay is not None:
+                return SubmitResult(replay, created=False)
+            return _order_place(user=user, request=request, deadline=deadline)
+    except oversight.OversightUnavailable as exc:
+        system_health_report(check="oversight", ok=False, detail=exc.message)
+        raise
+    except IntegrityError:
+        # The same client_order_id placed through another machine's lock (or a bug): the
+        # unique constraint is the last word.
+        replay = _idempotent_replay(user=user, request=request)
+        if replay is None:
+            raise
+        return SubmitResult(replay, created=False)
+
+
+def _idempotent_replay(*, user: User, request: OrderRequest) -> Order | None:
+    try:
+        # get(), not first(): first() would sort by the default ordering and make SQLite walk
+        # the user's whole order history instead of the unique index.
+        existing = Order.objects.get(user=user, client_order_id=request.client_order_id)
+    except Order.DoesNotExist:
+        return None
+    if existing.request_fingerprint != request.fingerprint():
+        raise IdempotencyConflict(
+            "client_order_id was already used for a different order.",
+            details={"client_order_id": request.client_order_id, "order_id": str(existing.id)},
+        )
+    return existing
+
+
+def _order_place(*, user: User, request: OrderRequest, deadline: float) -> SubmitResult:
+    order_id = uuid7()
+    account = account_ensure(user=user)
+    for attempt in range(SCORE_ATTEMPTS):
+        symbol = Symbol.objects.filter(pk=request.symbol).first()
+        if symbol is None:
+            raise ValidationFailed(
+                f"symbol: unknown symbol {request.symbol}.", details={"symbol": ["unknown"]}
+            )
+        if attempt:
+            account.refresh_from_db()
+        position = Position.objects.filter(account=account, symbol=symbol).first()
+        holdings = Holdings.of(account, position)
+        _check_order(request=request, symbol=symbol, account=account, position=position)
+        facts = risk_facts(
+            # A new score after the figures moved is a new evaluation, not the stored first one.
+            order_id=order_id if not attempt else f"{order_id}.{attempt}",
+            user_id=user.pk,
+            symbol=symbol,
+            side=request.side,
+            order_type=request.order_type,
+            quantity=request.quantity,
+            price=request.price,
+            stop_price=request.stop_price,
+            account=account,
+            holdings=holdings,
+        )
+        assessment = oversight.evaluate_risk(**facts, timeout=deadline - time.monotonic())
+        if assessment.level is oversight.RiskLevel.CRITICAL:
+            raise RiskRejected(
+                "The order was refused by the risk check: " + "; ".join(assessment.reasons),
+                details={
+                    "risk_level": assessment.level,
+                    "risk_score": assessment.score,
+                    "reasons": list(assessment.reasons),
+                },
+            )
+        draft = None
+        if assessment.level is oversight.RiskLevel.HIGH:
+            draft = approval_submit(
+                order_id=order_id,
+                user_id=user.pk,
+                facts=facts,
+                assessment=assessment,
+                timeout=deadline - time.monotonic(),
+            )
+        try:
+            return _retry_on_deadlock(
+                partial(
+                    _order_commit,
+                    user=user,
+                    request=request,
+                    order_id=order_id,
+                    holdings=holdings,
+                    assessment=assessment,
+                    draft=draft,
+                )
+            )
+        except _HoldingsMoved:
+            continue
+    raise Conflict(
+        "Your account kept changing while this order was being scored; send it again.",
+        details={"attempts": SCORE_ATTEMPTS},
+    )
+
+
+def limit_for_matching(*, request: OrderRequest, reference: Decimal) -> Decimal:
+    """The worst price the order may trade at. Limit orders: their limit. Market orders: the
+    collar from the reference. Stop orders: the collar from their stop price."""
+    if request.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        assert request.price is not None
+        return request.price
+    anchor = request.stop_price if request.order_type == OrderType.STOP else reference
+    assert anchor is not None
+    low, high = collar_bounds(anchor, settings.PRICE_COLLAR_PCT)
+    return high if request.side == Side.BUY else low
+
+
+def _check_order(
+    *, request: OrderRequest, symbol: Symbol, account: Account, position: Position | None
+) -> Decimal:
+    """The local pre-trade checks (ARCHITECTURE.md step 4) on the given rows. Returns the
+    worst price the order may trade at."""
+    _check_symbol(symbol)
+    _check_collar(request=request, reference=symbol.reference_price)
+    worst_price = limit_for_matching(request=request, reference=symbol.reference_price)
+    if request.side == Side.BUY:
+        _check_buying_power(account, worst_price * request.quantity)
+    else:
+        available = position.available_quantity if position else 0
+        if available < request.quantity:
+            raise InsufficientPosition(
+                f"You hold {available} {symbol.pk} shares available to sell.",
+                details={
+                    "held_quantity": position.quantity if position else 0,
+                    "available_quantity": available,
+                },
+            )
+    return worst_price
+
+
+def _check_collar(*, request: OrderRequest, reference: Decimal) -> None:
+    low, high = collar_bounds(reference, settings.PRICE_COLLAR_PCT)
+    for name in ("price", "stop_price"):
+        value = getattr(request, name)
+        if value is not None and not low <= value <= high:
+            raise ValidationFailed(
+                f"{name}: must be within {settings.PRICE_COLLAR_PCT} % of the reference "
+                f"price {reference} ({low} to {high}).",
+                details={
+                    name: [f"outside the price collar {low}-{high}"],
+                    "reference_price": str(reference),
+                },
+            )
+
+
+def _check_symbol(symbol: Symbol) -> None:
+    if symbol.halted:
+        raise SymbolHalted(
+            f"Trading in {symbol.symbol} is halted.", details={"symbol": symbol.symbol}
+        )
+
+
+def _check_buying_power(account: Account, needed: Decimal) -> None:
+    if account.buying_power < needed:
+        raise InsufficientFunds(
+            f"Buying power {account.buying_power} is less than the {needed} this order may cost.",
+            details={"buying_power": str(account.buying_power), "required": str(needed)},
+        )
+
+
+@transaction.atomic
+def _order_commit(
+    *,
+    user: User,
+    request: OrderRequest,
+    order_id: UUID,
+    holdings: Holdings,
+    assessment: oversight.RiskAssessment,
+    draft: ApprovalDraft | None,
+) -> SubmitResult:
+    symbol = Symbol.objects.select_for_update().get(pk=request.symbol)
+    ledger = Ledger()
+    account = ledger.account(user.pk)
+    if request.side == Side.SELL:
+        position: Position | None = ledger.position(user.pk, symbol.pk)
+    else:
+        position = ledger.held(user.pk, symbol.pk)
+    if Holdings.of(account, position) != holdings:
+        raise _HoldingsMoved
+    quota_ensure_available(user_id=user.pk)
+    worst_price = _check_order(request=request, symbol=symbol, account=account, position=position)
+    order = Order(
+        id=order_id,
+        user=user,
+        symbol=symbol,
+        client_order_id=request.client_order_id,
+        request_fingerprint=request.fingerprint(),
+        side=request.side,
+        order_type=request.order_type,
+        time_in_force=request.time_in_force,
+        quantity=request.quantity,
+        price=request.price,
+        stop_price=request.stop_price,
+        status=OrderStatus.OPEN,
+        limit_for_matching=worst_price,
+        seq=time.time_ns(),
+        session=current_session() if request.time_in_force == TimeInForce.DAY else None,
+        risk_level=assessment.level,
+        risk_score=assessment.score,
+        risk_reasons=list(assessment.reasons),
+    )
+    if request.side == Side.BUY:
+        order.reserved_cash = worst_price * request.quantity
+        cash_reserve(account=account, amount=order.reserved_cash)
+    else:
+        assert position is not None
+        order.reserved_quantity = request.quantity
+        shares_reserve(position=position, quantity=request.quantity)
+    if draft is not None:
+        order.status = OrderStatus.PENDING_APPROVAL
+        order.save(force_insert=True)
+        order_publish(order, "trade:pending_approval")
+        approval_request_open(order=order, draft=draft)
+        return SubmitResult(order, created=True)
+    order_publish(order, "trade:created")
+    if assessment.level is oversight.RiskLevel.MEDIUM:
+        alert_raise(
+            type=AlertType.RISK,
+            severity=Severity.MEDIUM,
+            message=(
+                f"Review: {user.email} {order.side} {order.quantity} {symbol.pk} scored "
+                f"{assessment.score} (medium): " + "; ".join(assessment.reasons)
+            ),
+            to_managers=True,
+            symbol=symbol.pk,
+            data={"order_id": str(order.pk), "risk_score": assessment.score},
+        )
+    fills = order_work(order=order, symbol=symbol, ledger=ledger)
+    return SubmitResult(order, created=True, fills=fills)
+
+
+def order_approval_recheck(*, order: Order, symbol: Symbol) -> str:
+    """The pre-trade checks again, at the current prices, for an order a manager is about to
+    approve (the caller holds the symbol lock). The failing check's message, or ""."""
+    try:
+        _check_symbol(symbol)
+        request = _request_of(order)
+        _check_collar(request=request, reference=symbol.reference_price)
+        if order.side == Side.BUY:
+            worst = limit_for_matching(request=request, reference=symbol.reference_price)
+            extra = worst * order.remaining_quantity - order.reserved_cash
+            if extra > 0:
+                _check_buying_power(Ledger().account(order.user_id), extra)
+    except DomainError as exc:
+        return exc.message
+    return ""
+
+
+def order_approved_execute(*, order: Order, symbol: Symbol) -> Order:
+    """Release an approved order into the book (after `order_approval_recheck` passed, in the
+    same transaction): a buy's reservation follows the current collar, then it matches."""
+    ledger = Ledger()
+    if order.side == Side.BUY:
+        worst = limit_for_matching(request=_request_of(order), reference=symbol.reference_price)
+        needed = worst * order.remaining_quantity
+        if needed != order.reserved_cash:
+            account = ledger.account(order.user_id)
+            cash_release(account=account, amount=order.reserved_cash)
+            cash_reserve(account=account, amount=needed)
+            order.reserved_cash = needed
+        order.limit_for_matching = worst
+    order.status = OrderStatus.OPEN
+    # Time priority from the approval: the order joins the book now.
+    order.seq = time.time_ns()
+    order.updated_at = timezone.now()
+    order.save(update_fields=["reserved_cash", "limit_for_matching", "status", "seq", "updated_at"])
+    order_publish(order, "trade:created")
+    order_work(order=order, symbol=symbol, ledger=ledger)
+    return order
+
+
+def order_approval_refused(*, order: Order, reason: str) -> Order:
+    """A pending order a manager rejected, or nobody decided in time: rejected, reservations
+    released (the caller holds the symbol lock)."""
+    order_close(order, OrderStatus.REJECTED, reason[:200], ledger=Ledger())
+    return order
+
+
+def _request_of(order: Order) -> OrderRequest:
+    return OrderRequest(
+        symbol=order.symbol_id,
+        side=order.side,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        time_in_force=order.time_in_force,
+        client_order_id=order.client_order_id,
+        price=order.price,
+        stop_price=order.stop_price,
+    )
+
+
+def order_cancel(*, user: User, order_id: UUID | str) -> Order:
+    def cancel() -> Order:
+        with transaction.atomic():
+            order = Order.objects.filter(user=user, pk=order_id).first()
+            if order is None:
+                raise NotFound("No such order.")
+            # Lock the symbol first, as matching does, then the order itself.
+            Symbol.objects.select_for_update().filter(pk=order.symbol_id).first()
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            if order.status not in CANCELABLE_STATUSES:
+                raise NotCancelable(
+                    f"The order is {order.status} and can no longer be cancelled.",
+                    details={"status": order.status},
+                )
+            quota_ensure_available(user_id=user.pk)
+            order_close(order, OrderStatus.CANCELLED, "Cancelled by you.", ledger=Ledger())
+            usage_record(
+                user_id=user.pk,
+                operation=Operation.TRADE_CANCEL,
+                metadata={"order_id": str(order.pk)},
+            )
+            publish_throttled(
+                f"book:{order.symbol_id}", "book:updated", {"symbol": order.symbol_id}
+            )
+            return order
+
+    return _retry_on_deadlock(cancel)
+
+
+def orders_cancel_all(*, user: User, reason: str) -> int:
+    """Cancel every open, partially filled or pending order of the user (account reset)."""
+    count = 0
+    ledger = Ledger()
+    for order in Order.objects.filter(user=user, status__in=CANCELABLE_STATUSES).order_by("seq"):
+        Symbol.objects.select_for_update().filter(pk=order.symbol_id).first()
+        order_close(
+            Order.objects.select_for_update().get(pk=order.pk),
+            OrderStatus.CANCELLED,
+            reason,
+            ledger=ledger,
+        )
+        count += 1
+    return count

@@ -1,0 +1,108 @@
+"""What the oversight service scores an order on (EvaluateRiskRequest's fields), read without
+any lock: the order path scores first and re-verifies under the lock what could have moved."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from portfolio.models import Account, Position
+from portfolio.selectors import positions_value_of
+from trades.models import Candle, Order, Quote, Side, Symbol, resting_filter
+
+RECENT_ORDERS_WINDOW = timedelta(minutes=1)
+TYPICAL_VOLUME_CANDLES = 60  # the last hour of one-minute candles that traded
+TYPICAL_VOLUME_MIN_CANDLES = 10  # fewer: the typical volume is unknown, the rule is skipped
+# An hour's mean of one-minute volumes barely moves in a few seconds: read it at most this often.
+TYPICAL_VOLUME_TTL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """The account figures a score depends on; the order is placed only while they hold."""
+
+    cash: Decimal
+    reserved_cash: Decimal
+    position_quantity: int
+    position_reserved: int
+
+    @classmethod
+    def of(cls, account: Account, position: Position | None) -> Holdings:
+        return cls(
+            cash=account.cash,
+            reserved_cash=account.reserved_cash,
+            position_quantity=position.quantity if position else 0,
+            position_reserved=position.reserved_quantity if position else 0,
+        )
+
+
+def risk_facts(
+    *,
+    order_id: UUID | str,
+    user_id: UUID,
+    symbol: Symbol,
+    side: str,
+    order_type: str,
+    quantity: int,
+    price: Decimal | None,
+    stop_price: Decimal | None,
+    account: Account,
+    holdings: Holdings,
+) -> dict[str, Any]:
+    """The EvaluateRiskRequest fields for an order (keyword arguments of `evaluate_risk`)."""
+    opposite = Side.SELL if side == Side.BUY else Side.BUY
+    quoted = Quote.objects.filter(symbol=symbol, side=opposite).aggregate(total=Sum("quantity"))[
+        "total"
+    ]
+    resting = Order.objects.filter(resting_filter(), symbol=symbol, side=opposite).aggregate(
+        total=Sum(F("quantity") - F("filled_quantity"))
+    )["total"]
+    since = timezone.now() - RECENT_ORDERS_WINDOW
+    return {
+        "request_id": order_id,
+        "user_id": user_id,
+        "symbol": symbol.pk,
+        "side": side,
+        "order_type": order_type,
+        "quantity": quantity,
+        "price": price or stop_price or symbol.reference_price,
+        "reference_price": symbol.reference_price,
+        "equity": holdings.cash + positions_value_of(account_id=account.pk),
+        "cash": holdings.cash,
+        "position_quantity": holdings.position_quantity,
+        "symbol_volatility": symbol.volatility,
+        "visible_depth": (quoted or 0) + (resting or 0),
+        "typical_volume": typical_volume(symbol=symbol),
+        "recent_order_count": Order.objects.filter(user_id=user_id, created_at__gte=since).count(),
+    }
+
+
+_volume_cache: dict[str, tuple[float, int]] = {}
+_volume_lock = threading.Lock()
+
+
+def typical_volume(*, symbol: Symbol) -> int:
+    """The mean volume of the symbol's last hour of one-minute candles that traded; 0 (unknown)
+    until there are enough of them. Read at most every TYPICAL_VOLUME_TTL_SECONDS per process."""
+    now = time.monotonic()
+    with _volume_lock:
+        cached = _volume_cache.get(symbol.pk)
+    if cached is not None and now - cached[0] < TYPICAL_VOLUME_TTL_SECONDS:
+        return cached[1]
+    volumes = list(
+        Candle.objects.filter(symbol=symbol, volume__gt=0)
+        .order_by("-start")
+        .values_list("volume", flat=True)[:TYPICAL_VOLUME_CANDLES]
+    )
+    value = 0 if len(volumes) < TYPICAL_VOLUME_MIN_CANDLES else sum(volumes) // len(volumes)
+    with _volume_lock:
+        _volume_cache[symbol.pk] = (now, value)
+    return value
