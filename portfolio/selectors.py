@@ -352,3 +352,71 @@ def daily_pnl(points: list[tuple[datetime, Decimal]]) -> list[tuple[date, Decima
         changes[day] = closes[day] - previous
         previous = closes[day]
     return [(day, changes[day]) for day in days]
+
+
+@dataclass(frozen=True)
+class LedgerCheck:
+    accounts: int
+    differences: list[str]
+
+
+def ledger_check() -> LedgerCheck:
+    """Recompute every account from its fills and compare with what is stored: cash = starting
+    cash - what its buys paid + what its sells received; reserved cash = its open orders'
+    reservations; each position = its net filled quantity, its reserved shares = its open
+    sells' reservations. Reads everything: for operators, tests and benchmarks, not pages."""
+    from trades.models import FINISHED_STATUSES, Execution, Order
+
+    cash_moves: dict[object, Decimal] = defaultdict(Decimal)
+    net_shares: dict[tuple[object, str], int] = defaultdict(int)
+    fills = Execution.objects.values_list(
+        "price", "quantity", "symbol_id", "buy_order__user_id", "sell_order__user_id"
+    )
+    for price, quantity, symbol, buyer, seller in fills.iterator(chunk_size=5000):
+        if buyer is not None:
+            cash_moves[buyer] -= price * quantity
+            net_shares[(buyer, symbol)] += quantity
+        if seller is not None:
+            cash_moves[seller] += price * quantity
+            net_shares[(seller, symbol)] -= quantity
+    reserved_cash: dict[object, Decimal] = defaultdict(Decimal)
+    reserved_shares: dict[tuple[object, str], int] = defaultdict(int)
+    holding = Order.objects.exclude(status__in=FINISHED_STATUSES).values_list(
+        "user_id", "symbol_id", "reserved_cash", "reserved_quantity"
+    )
+    for user_id, symbol, cash, shares in holding.iterator(chunk_size=5000):
+        reserved_cash[user_id] += cash
+        reserved_shares[(user_id, symbol)] += shares
+
+    differences: list[str] = []
+    accounts = list(Account.objects.select_related("user"))
+    owner = {account.pk: account.user_id for account in accounts}
+    email = {account.user_id: account.user.email for account in accounts}
+    for account in accounts:
+        who = account.user.email
+        expected = account.starting_cash + cash_moves[account.user_id]
+        if account.cash != expected:
+            differences.append(f"{who}: cash {account.cash}, fills say {expected}")
+        if account.reserved_cash != reserved_cash[account.user_id]:
+            differences.append(
+                f"{who}: reserved cash {account.reserved_cash}, "
+                f"open orders hold {reserved_cash[account.user_id]}"
+            )
+    stored: set[tuple[object, str]] = set()
+    for position in Position.objects.all().iterator(chunk_size=5000):
+        key = (owner[position.account_id], position.symbol_id)
+        stored.add(key)
+        who = f"{email[key[0]]} {position.symbol_id}"
+        if position.quantity != net_shares[key]:
+            differences.append(f"{who}: {position.quantity} shares, fills say {net_shares[key]}")
+        if position.reserved_quantity != reserved_shares[key]:
+            differences.append(
+                f"{who}: {position.reserved_quantity} shares reserved, "
+                f"open sells hold {reserved_shares[key]}"
+            )
+    for (holder, symbol), shares in net_shares.items():
+        if (holder, symbol) not in stored and shares:
+            differences.append(
+                f"{email.get(holder, holder)} {symbol}: no position, fills say {shares}"
+            )
+    return LedgerCheck(accounts=len(accounts), differences=differences)

@@ -40,6 +40,13 @@ class OrderStatus(models.TextChoices):
 
 ACTIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 CANCELABLE_STATUSES = (*ACTIVE_STATUSES, OrderStatus.PENDING_APPROVAL)
+# Orders in these states hold no reservation and never trade again.
+FINISHED_STATUSES = (
+    OrderStatus.FILLED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REJECTED,
+    OrderStatus.EXPIRED,
+)
 
 
 def resting_filter() -> models.Q:

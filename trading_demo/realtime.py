@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -126,9 +127,22 @@ class _SendNow(list[tuple[list[str], dict[str, Any]]]):
         _send([item])
 
 
+class _RelayNow(list[tuple[list[str], dict[str, Any]]]):
+    """Relay mode: the event is a row written in the publisher's own transaction, so it is
+    committed (or rolled back) with what it announces and costs no write of its own."""
+
+    def append(self, item: tuple[list[str], dict[str, Any]]) -> None:
+        from trading_demo.models import RelayEvent
+
+        groups, message = item
+        RelayEvent.objects.create(groups=groups, message=message)
+
+
 def _batch_for_transaction() -> list[tuple[list[str], dict[str, Any]]]:
     """The batch that goes out when the current transaction commits: one per savepoint level,
     so a rolled-back savepoint drops its own events and nobody else's."""
+    if _relay_through_database:
+        return _RelayNow()
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         return _SendNow()
@@ -163,18 +177,19 @@ def publish_throttled(channel: str, event: str, data: dict[str, Any]) -> None:
 
 
 # --- relay through the database ----------------------------------------------------------
-# Without Redis each process has its own in-memory channel layer, so the market process
-# cannot reach the web process's sockets directly. It stores its events instead, and every web
-# process polls for new ones while it has sockets open.
+# Without Redis each process has its own in-memory channel layer, so the HTTP workers and the
+# market process cannot reach the socket server's sockets directly. They store their events
+# instead, and every process with sockets open polls for new ones.
 _relay_through_database = False
-RELAY_POLL_SECONDS = 0.2
+RELAY_POLL_SECONDS = 0.05
 RELAY_KEEP_SECONDS = 120
 logger = logging.getLogger(__name__)
 
 
 def use_database_relay_if_needed() -> bool:
-    """For processes other than web: relay events through the database when the channel layer
-    is in-memory (no REDIS_URL). Returns whether it does."""
+    """For processes without sockets (HTTP workers, the market, the workers): relay events
+    through the database when the channel layer is in-memory (no REDIS_URL). Returns whether
+    it does."""
     global _relay_through_database
     _relay_through_database = isinstance(get_channel_layer(), InMemoryChannelLayer)
     return _relay_through_database
@@ -240,6 +255,9 @@ def _send(outgoing: Outgoing) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if not isinstance(layer, InMemoryChannelLayer):
+        _publisher.submit(layer, outgoing)
+        return
     # One event-loop hop for all of them: each async_to_sync call from sync code costs about
     # 5 ms (ARCHITECTURE.md).
     try:
@@ -252,6 +270,53 @@ def _send(outgoing: Outgoing) -> None:
     sender = threading.Thread(target=async_to_sync(_send_all), args=(layer, outgoing))
     sender.start()
     sender.join()
+
+
+class _Publisher:
+    """A shared (Redis) layer is fed from one long-lived event loop per process, in order: a
+    sync caller neither waits for Redis nor pays for a new loop and connection per send (about
+    5 ms each, ARCHITECTURE.md)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[tuple[Any, Outgoing]] | None = None
+        self._pid = 0
+
+    def submit(self, layer: Any, outgoing: Outgoing) -> None:
+        loop, queue = self._running()
+        loop.call_soon_threadsafe(queue.put_nowait, (layer, outgoing))
+
+    def _running(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Queue[tuple[Any, Outgoing]]]:
+        with self._lock:
+            # A forked worker inherits the object but not the thread: start its own.
+            if self._loop is None or self._pid != os.getpid():
+                ready = threading.Event()
+                threading.Thread(
+                    target=self._run, args=(ready,), name="event-publisher", daemon=True
+                ).start()
+                ready.wait()
+                self._pid = os.getpid()
+            assert self._loop is not None and self._queue is not None
+            return self._loop, self._queue
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop, self._queue = loop, asyncio.Queue()
+        ready.set()
+        loop.run_until_complete(self._drain(self._queue))
+
+    async def _drain(self, queue: asyncio.Queue[tuple[Any, Outgoing]]) -> None:
+        while True:
+            layer, outgoing = await queue.get()
+            try:
+                await _send_all(layer, outgoing)
+            except Exception:  # a Redis hiccup loses these events, never the publisher
+                logger.exception("publishing %d events failed", len(outgoing))
+
+
+_publisher = _Publisher()
 
 
 async def _send_all(layer: Any, outgoing: Outgoing) -> None:

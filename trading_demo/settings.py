@@ -102,9 +102,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_trading_demo.sqlite3")}
+    # Each server thread keeps its connection: opening one runs the PRAGMAs above.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A bounded pool per process (psycopg's), shared by its threads: processes x DB_POOL_SIZE
+    # connections at most, however many requests wait.
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": 1,
+            "max_size": env.int("DB_POOL_SIZE", default=8),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "trading_demo.User"
@@ -228,6 +237,12 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+
+# Where pages open their WebSocket: 0 = the page's own origin (one server, or behind one
+# proxy as in docker-compose); `make run` serves sockets on their own port and sets it.
+WS_PORT = env.int("WS_PORT", default=0)
+if WS_PORT:
+    SECURE_CSP["connect-src"] += [f"ws://*:{WS_PORT}", f"wss://*:{WS_PORT}"]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

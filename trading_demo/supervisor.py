@@ -42,12 +42,43 @@ class Child:
 
 
 def processes() -> list[Child]:
+    """HTTP and WebSockets are served apart, as measured on this 2-core machine (README,
+    "Serving"): Granian runs the WSGI app in several worker processes on PORT (sync Django
+    views under an ASGI server cost twice the CPU per request), and Daphne serves the sockets
+    on WS_PORT, which the pages connect to by themselves. Without Redis the HTTP workers hand
+    their events to the socket server through the database relay."""
     python = sys.executable
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
+    ws_port = os.environ.setdefault("WS_PORT", str(int(port) + 1))
     return [
         Child(
-            "web", [python, "-m", "daphne", "-b", host, "-p", port, "trading_demo.asgi:application"]
+            "web",
+            [
+                python,
+                "-m",
+                "granian",
+                "--interface",
+                "wsgi",
+                "--host",
+                host,
+                "--port",
+                port,
+                "--workers",
+                os.environ.get("WEB_CONCURRENCY", "2"),
+                # Threads per worker: an order waiting on the oversight service holds one,
+                # so reads go on in the others.
+                "--blocking-threads",
+                os.environ.get("WEB_THREADS", "8"),
+                "--respawn-failed-workers",
+                "--log-level",
+                "warning",
+                "trading_demo.wsgi:application",
+            ],
+        ),
+        Child(
+            "sockets",
+            [python, "-m", "daphne", "-b", host, "-p", ws_port, "trading_demo.asgi:application"],
         ),
         Child("market", [python, "manage.py", "run_market"]),
         Child("metering", [python, "-m", "metering.server"]),

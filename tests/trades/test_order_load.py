@@ -1,0 +1,204 @@
+"""The order path under load and under a frozen oversight service.
+
+Real threads, each with its own database connection, through the real API (JWT, throttles,
+billing, the order service, the oversight server in its own process); on SQLite here and on
+PostgreSQL in CI's second run. After every race the ledger must equal what the fills say.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from conftest import jwt_for
+from oversight import client as oversight
+from portfolio.selectors import ledger_check
+from tests.factories import UserFactory
+from tests.threads import at_once
+from tests.trades.conftest import make_symbol, order_body, set_quotes
+from trades.models import Order
+from trades.services.orders import OrderRequest, order_submit
+from trading_demo.locks import OrderIntakeBusy, trader_lock
+from trading_demo.models import Role
+
+pytestmark = pytest.mark.django_db(transaction=True)
+D = Decimal
+WRITERS = 32
+
+
+def signed_in(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt_for(user)}")
+    return client
+
+
+def test_32_concurrent_writers_never_fail_and_the_ledger_equals_the_fills():
+    symbol = make_symbol()
+    set_quotes(symbol, bids=[("99.95", 1_000_000)], asks=[("100.05", 1_000_000)])
+    traders = [UserFactory(role=Role.TRADER) for _ in range(4)]
+    for trader in traders:  # shares to sell, and a resting order to cancel
+        order_submit(
+            user=trader,
+            request=OrderRequest("ACME", "BUY", "MARKET", 20, "IOC", f"seed-{trader.pk}"),
+        )
+        order_submit(
+            user=trader,
+            request=OrderRequest("ACME", "BUY", "LIMIT", 5, "GTC", f"rest-{trader.pk}", D("95")),
+        )
+    resting = {o.user_id: o.pk for o in Order.objects.filter(status="open")}
+
+    def writer(n: int):
+        trader = traders[n % len(traders)]
+        client = signed_in(trader)
+        kind = n // len(traders)
+        if kind == 0:
+            return client.delete(f"/api/trades/{resting[trader.pk]}").status_code
+        if kind in (1, 2):  # a billable read writes its usage record
+            return client.get("/api/portfolio").status_code
+        side = "SELL" if kind == 3 else "BUY"
+        body = order_body(type=side, quantity=1, client_order_id=f"w-{n}")
+        if kind == 4:
+            body |= {"order_type": "LIMIT", "price": "99.00", "time_in_force": "GTC"}
+        return client.post("/api/trades", body, format="json").status_code
+
+    codes = at_once([lambda n=n: writer(n) for n in range(WRITERS)])
+
+    assert len(codes) == WRITERS  # no thread died of an exception ("database is locked")
+    assert sorted(set(codes)) == [200, 201]
+    assert ledger_check().differences == []
+
+
+def test_a_frozen_oversight_service_delays_only_orders(oversight_settings, trader, trader2):
+    symbol = make_symbol()
+    set_quotes(symbol, asks=[("100.05", 1_000)])
+    api = signed_in(trader)
+    assert (
+        api.post("/api/trades", order_body(client_order_id="warm"), format="json").status_code
+        == 201
+    )
+    orders_before = Order.objects.count()
+    process = oversight_settings.process
+    assert process is not None
+    results: dict[str, tuple[int, float]] = {}
+
+    def place(name: str) -> None:
+        started = time.monotonic()
+        response = signed_in(trader).post(
+            "/api/trades", order_body(client_order_id=name), format="json"
+        )
+        results[name] = (response.status_code, time.monotonic() - started)
+
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        waiting = [threading.Thread(target=place, args=(f"frozen-{n}",)) for n in range(2)]
+        for thread in waiting:
+            thread.start()
+        time.sleep(0.2)  # both orders are now waiting: one for the service, one for its turn
+        reads = [
+            api.get("/api/portfolio").status_code,
+            api.get("/api/auth/me").status_code,
+            signed_in(trader2).get("/api/portfolio").status_code,
+            signed_in(trader2).get("/api/trades").status_code,
+        ]
+        still_waiting = [thread.is_alive() for thread in waiting]
+        for thread in waiting:
+            thread.join(timeout=30)
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+
+    assert reads == [200, 200, 200, 200]
+    assert still_waiting == [True, True]  # the reads did not queue behind the orders
+    for code, elapsed in results.values():
+        assert code == 503
+        assert elapsed <= settings.ORDER_TIMEOUT_SECONDS + 1.0
+    assert Order.objects.count() == orders_before  # nothing stored for them
+    oversight.reset_channels()
+    retry = api.post("/api/trades", order_body(client_order_id="frozen-0"), format="json")
+    assert retry.status_code == 201
+
+
+def test_an_order_waits_for_the_traders_earlier_order_only_until_its_deadline(trader, trader2):
+    held = threading.Event()
+    release = threading.Event()
+    outcome: list[str] = []
+
+    def hold() -> None:
+        with trader_lock(trader.pk, timeout=1):
+            held.set()
+            release.wait(10)
+
+    def second() -> None:
+        try:
+            with trader_lock(trader.pk, timeout=0.3):
+                outcome.append("acquired")
+        except OrderIntakeBusy as exc:
+            outcome.append(exc.code)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    waiter.join(5)
+    with trader_lock(trader2.pk, timeout=0.3):  # another trader is never held up
+        outcome.append("other trader")
+    release.set()
+    holder.join(5)
+    with trader_lock(trader.pk, timeout=0.3):
+        outcome.append("after release")
+    assert outcome == ["service_unavailable", "other trader", "after release"]
+
+
+def test_an_order_is_scored_again_when_its_account_moved_before_the_lock(
+    trader, trader2, monkeypatch
+):
+    """A manager's fill of the trader's resting sell lands between the score and the lock:
+    the order is placed on a score of the figures it really meets."""
+    symbol = make_symbol()
+    set_quotes(symbol, asks=[("100.05", 1_000)])
+    order_submit(user=trader, request=OrderRequest("ACME", "BUY", "MARKET", 50, "IOC", "own"))
+    set_quotes(symbol)
+    order_submit(
+        user=trader, request=OrderRequest("ACME", "SELL", "LIMIT", 50, "GTC", "ask", D("101"))
+    )
+    set_quotes(symbol, asks=[("101.50", 1_000)])  # behind the trader's offer at 101
+    real_evaluate = oversight.evaluate_risk
+    scored: list[int] = []
+    evaluations: list[str] = []
+
+    def evaluate_then_someone_trades(**facts):
+        assessment = real_evaluate(**facts)
+        if facts["user_id"] != trader.pk:
+            return assessment
+        scored.append(facts["position_quantity"])
+        evaluations.append(assessment.evaluation_id)
+        if len(scored) == 1:  # trader2 lifts the trader's offer meanwhile, on its own thread
+            other = threading.Thread(
+                target=order_submit,
+                kwargs={
+                    "user": trader2,
+                    "request": OrderRequest("ACME", "BUY", "LIMIT", 50, "IOC", "lift", D("101")),
+                },
+            )
+            other.start()
+            other.join()
+        return assessment
+
+    monkeypatch.setattr(oversight, "evaluate_risk", evaluate_then_someone_trades)
+    result = order_submit(
+        user=trader, request=OrderRequest("ACME", "BUY", "MARKET", 5, "IOC", "after")
+    )
+
+    assert scored == [50, 0]  # first on 50 shares held, then on what was really held
+    assert result.order.status == "filled"
+    placed_on = oversight.get_evaluation(evaluation_id=evaluations[-1])
+    assert placed_on.request_id == f"{result.order.pk}.1"
+    assert placed_on.inputs["position_quantity"] == 0
+    assert ledger_check().differences == []
