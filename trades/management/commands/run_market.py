@@ -23,6 +23,7 @@ from trading_demo.shutdown import StopSignal
 
 logger = logging.getLogger(__name__)
 LOCK_KEY = "trading_demo:market-simulator"
+PRUNE_EVERY_TICKS = 10  # relayed events are kept two minutes: pruning each tick would only cost
 
 
 class SingleRunner:
@@ -115,7 +116,7 @@ class Command(BaseCommand):
                 if minute != snapshot_minute:
                     snapshots_take_all()
                     snapshot_minute = minute
-                if relay:
+                if relay and done % PRUNE_EVERY_TICKS == 0:
                     relay_prune()
                 done += 1
                 next_at += interval
