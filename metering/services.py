@@ -116,7 +116,8 @@ def usage_record(
     """Record a billable operation in the caller's transaction, count it in the month's
     counter, and announce a quota threshold the first time this month it is crossed."""
     price = unit_price(operation)
-    with transaction.atomic():
+    # Part of the caller's transaction when there is one (no savepoint of its own to pay for).
+    with transaction.atomic(savepoint=False):
         record = UsageRecord.objects.create(
             user_id=user_id,
             operation=operation,

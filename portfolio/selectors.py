@@ -390,8 +390,8 @@ def ledger_check() -> LedgerCheck:
 
     differences: list[str] = []
     accounts = list(Account.objects.select_related("user"))
-    owner = {account.pk: account.user_id for account in accounts}
-    email = {account.user_id: account.user.email for account in accounts}
+    owner: dict[object, object] = {account.pk: account.user_id for account in accounts}
+    email: dict[object, str] = {account.user_id: account.user.email for account in accounts}
     for account in accounts:
         who = account.user.email
         expected = account.starting_cash + cash_moves[account.user_id]
@@ -417,6 +417,6 @@ def ledger_check() -> LedgerCheck:
     for (holder, symbol), shares in net_shares.items():
         if (holder, symbol) not in stored and shares:
             differences.append(
-                f"{email.get(holder, holder)} {symbol}: no position, fills say {shares}"
+                f"{email.get(holder, str(holder))} {symbol}: no position, fills say {shares}"
             )
     return LedgerCheck(accounts=len(accounts), differences=differences)

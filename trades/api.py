@@ -194,6 +194,7 @@ class OrderListCreateApi(APIView):
         values["side"] = values.pop("type")
         values.setdefault("client_order_id", f"auto-{uuid.uuid4().hex}")
         result = order_submit(user=request.user, request=OrderRequest(**values))  # type: ignore[arg-type]
+        order: Order | None = result.order
         if result.created:
             order = order_as_written(result.order, fills=result.fills)
         else:

@@ -242,7 +242,7 @@ SECURE_CSP = {
 # proxy as in docker-compose); `make run` serves sockets on their own port and sets it.
 WS_PORT = env.int("WS_PORT", default=0)
 if WS_PORT:
-    SECURE_CSP["connect-src"] += [f"ws://*:{WS_PORT}", f"wss://*:{WS_PORT}"]
+    SECURE_CSP["connect-src"] = [CSP.SELF, f"ws://*:{WS_PORT}", f"wss://*:{WS_PORT}"]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -180,8 +180,8 @@ def quotes_refresh(*, symbols: list[Symbol], rng: random.Random) -> None:
         for level in quote_ladder(
             symbol.reference_price, levels=settings.MARKET_MAKER_LEVELS, rng=rng
         ):
-            quote = existing.get((symbol.pk, level.side, level.level))
-            if quote is None:
+            found = existing.get((symbol.pk, level.side, level.level))
+            if found is None:
                 new.append(
                     Quote(
                         symbol=symbol,
@@ -193,8 +193,8 @@ def quotes_refresh(*, symbols: list[Symbol], rng: random.Random) -> None:
                     )
                 )
                 continue
-            quote.price, quote.quantity, quote.seq = level.price, level.quantity, seq
-            changed.append(quote)
+            found.price, found.quantity, found.seq = level.price, level.quantity, seq
+            changed.append(found)
     Quote.objects.bulk_update(changed, ["price", "quantity", "seq"])
     Quote.objects.bulk_create(new)
 

@@ -72,7 +72,8 @@ def order_work(*, order: Order, symbol: Symbol, ledger: Ledger) -> list[Executio
         if order.is_stop_waiting:
             order.triggered_at = timezone.now()
         fills = match(order=order, symbol=symbol, ledger=ledger)
-    trigger_stops(symbol=symbol, ledger=ledger)
+    if fills:  # only a trade moves the last price, and so crosses stops
+        trigger_stops(symbol=symbol, ledger=ledger)
     publish_throttled(f"book:{symbol.pk}", "book:updated", {"symbol": symbol.pk})
     return fills
 
@@ -145,7 +146,7 @@ def match(*, order: Order, symbol: Symbol, ledger: Ledger) -> list[Execution]:
     """Match `order` against the book, persist its fills, and rest, cancel or finish it."""
     assert order.limit_for_matching is not None
     opposite = Side.SELL if order.side == Side.BUY else Side.BUY
-    resting = {
+    resting: dict[Hashable, Order] = {
         o.pk: o
         for o in _resting_orders(symbol=symbol, side=opposite, limit=order.limit_for_matching)
     }
@@ -154,8 +155,8 @@ def match(*, order: Order, symbol: Symbol, ledger: Ledger) -> list[Execution]:
         for q in _resting_quotes(symbol=symbol, side=opposite, limit=order.limit_for_matching)
     }
     book = OrderBook()
-    for maker in resting.values():
-        book.add(_book_order(maker))
+    for on_book in resting.values():
+        book.add(_book_order(on_book))
     for key, quote in quotes.items():
         book.add(BookOrder(key, None, _side(quote.side), quote.price, quote.quantity, quote.seq))
     result = book.match(_book_order(order), all_or_none=order.time_in_force == TimeInForce.FOK)
