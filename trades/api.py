@@ -139,8 +139,7 @@ class OrderListCreateApi(APIView):
                 raise serializers.ValidationError(
                     "Use the symbol's code in capitals, 1 to 10 characters (e.g. AAPL)."
                 )
-            if not Symbol.objects.filter(pk=value).exists():
-                raise serializers.ValidationError(f"Unknown symbol {value}.")
+            # Whether it is listed is the order service's check (one read of the symbol, not two).
             return value
 
         def validate_client_order_id(self, value: str) -> str:

@@ -54,15 +54,19 @@ def trader_lock(user_id: UUID, *, timeout: float) -> Iterator[None]:
 def _advisory_lock(user_id: UUID, *, timeout: float) -> Iterator[None]:
     key = int.from_bytes(user_id.bytes[:8], "big", signed=True)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(timeout * 1000)}"])
-        try:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
-        except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
-                raise
-            raise _busy() from exc
-        finally:
-            cursor.execute("SELECT set_config('lock_timeout', '0', false)")
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:  # held: wait for it, at most `timeout`
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, false)", [f"{int(timeout * 1000)}"]
+            )
+            try:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                    raise
+                raise _busy() from exc
+            finally:
+                cursor.execute("SELECT set_config('lock_timeout', '0', false)")
     try:
         yield
     finally:

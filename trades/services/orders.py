@@ -161,7 +161,8 @@ def _order_place(*, user: User, request: OrderRequest, deadline: float) -> Submi
         symbol = Symbol.objects.filter(pk=request.symbol).first()
         if symbol is None:
             raise ValidationFailed(
-                f"symbol: unknown symbol {request.symbol}.", details={"symbol": ["unknown"]}
+                f"symbol: unknown symbol {request.symbol}.",
+                details={"symbol": [f"Unknown symbol {request.symbol}."]},
             )
         if attempt:
             account.refresh_from_db()
