@@ -127,22 +127,9 @@ class _SendNow(list[tuple[list[str], dict[str, Any]]]):
         _send([item])
 
 
-class _RelayNow(list[tuple[list[str], dict[str, Any]]]):
-    """Relay mode: the event is a row written in the publisher's own transaction, so it is
-    committed (or rolled back) with what it announces and costs no write of its own."""
-
-    def append(self, item: tuple[list[str], dict[str, Any]]) -> None:
-        from trading_demo.models import RelayEvent
-
-        groups, message = item
-        RelayEvent.objects.create(groups=groups, message=message)
-
-
 def _batch_for_transaction() -> list[tuple[list[str], dict[str, Any]]]:
     """The batch that goes out when the current transaction commits: one per savepoint level,
     so a rolled-back savepoint drops its own events and nobody else's."""
-    if _relay_through_database:
-        return _RelayNow()
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         return _SendNow()

@@ -25,7 +25,6 @@ from tests.threads import at_once
 from tests.trades.conftest import make_symbol, order_body, set_quotes
 from trades.models import Order
 from trades.services.orders import OrderRequest, order_submit
-from trading_demo.locks import OrderIntakeBusy, trader_lock
 from trading_demo.models import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,7 +99,7 @@ def test_a_frozen_oversight_service_delays_only_orders(oversight_settings, trade
         waiting = [threading.Thread(target=place, args=(f"frozen-{n}",)) for n in range(2)]
         for thread in waiting:
             thread.start()
-        time.sleep(0.2)  # both orders are now waiting: one for the service, one for its turn
+        time.sleep(0.2)  # both orders are now waiting for the service
         reads = [
             api.get("/api/portfolio").status_code,
             api.get("/api/auth/me").status_code,
@@ -124,81 +123,90 @@ def test_a_frozen_oversight_service_delays_only_orders(oversight_settings, trade
     assert retry.status_code == 201
 
 
-def test_an_order_waits_for_the_traders_earlier_order_only_until_its_deadline(trader, trader2):
-    held = threading.Event()
-    release = threading.Event()
-    outcome: list[str] = []
-
-    def hold() -> None:
-        with trader_lock(trader.pk, timeout=1):
-            held.set()
-            release.wait(10)
-
-    def second() -> None:
-        try:
-            with trader_lock(trader.pk, timeout=0.3):
-                outcome.append("acquired")
-        except OrderIntakeBusy as exc:
-            outcome.append(exc.code)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert held.wait(5)
-    waiter = threading.Thread(target=second)
-    waiter.start()
-    waiter.join(5)
-    with trader_lock(trader2.pk, timeout=0.3):  # another trader is never held up
-        outcome.append("other trader")
-    release.set()
-    holder.join(5)
-    with trader_lock(trader.pk, timeout=0.3):
-        outcome.append("after release")
-    assert outcome == ["service_unavailable", "other trader", "after release"]
-
-
-def test_an_order_is_scored_again_when_its_account_moved_before_the_lock(
-    trader, trader2, monkeypatch
-):
-    """A manager's fill of the trader's resting sell lands between the score and the lock:
-    the order is placed on a score of the figures it really meets."""
-    symbol = make_symbol()
-    set_quotes(symbol, asks=[("100.05", 1_000)])
-    order_submit(user=trader, request=OrderRequest("ACME", "BUY", "MARKET", 50, "IOC", "own"))
-    set_quotes(symbol)
-    order_submit(
-        user=trader, request=OrderRequest("ACME", "SELL", "LIMIT", 50, "GTC", "ask", D("101"))
-    )
-    set_quotes(symbol, asks=[("101.50", 1_000)])  # behind the trader's offer at 101
+def _lift_during_scoring(monkeypatch, *, trader, lifter, lift: list[OrderRequest]) -> list[tuple]:
+    """While the trader's next order is being scored, `lifter` trades against the trader's
+    resting offer on another thread: the trader's figures move between the score and the lock.
+    Returns (position scored on, evaluation id) for each of the trader's remote scores."""
     real_evaluate = oversight.evaluate_risk
-    scored: list[int] = []
-    evaluations: list[str] = []
+    scored: list[tuple] = []
 
     def evaluate_then_someone_trades(**facts):
         assessment = real_evaluate(**facts)
         if facts["user_id"] != trader.pk:
             return assessment
-        scored.append(facts["position_quantity"])
-        evaluations.append(assessment.evaluation_id)
-        if len(scored) == 1:  # trader2 lifts the trader's offer meanwhile, on its own thread
+        scored.append((facts["position_quantity"], assessment.evaluation_id))
+        if len(scored) == 1:
             other = threading.Thread(
-                target=order_submit,
-                kwargs={
-                    "user": trader2,
-                    "request": OrderRequest("ACME", "BUY", "LIMIT", 50, "IOC", "lift", D("101")),
-                },
+                target=lambda: [order_submit(user=lifter, request=r) for r in lift]
             )
             other.start()
             other.join()
         return assessment
 
     monkeypatch.setattr(oversight, "evaluate_risk", evaluate_then_someone_trades)
+    return scored
+
+
+def _chunks(shares: int) -> list[int]:
+    """Order sizes under the approval line (10,000 USD at about 100 a share)."""
+    return [min(90, shares - start) for start in range(0, shares, 90)]
+
+
+def _holding_with_an_offer(trader, *, shares: int) -> list[OrderRequest]:
+    """The trader holds `shares` and offers them all at 101; the orders that lift the offer."""
+    symbol = make_symbol()
+    set_quotes(symbol, asks=[("100.00", 10_000)])
+    for n, size in enumerate(_chunks(shares)):
+        order_submit(
+            user=trader, request=OrderRequest("ACME", "BUY", "MARKET", size, "IOC", f"own-{n}")
+        )
+    set_quotes(symbol)
+    for n, size in enumerate(_chunks(shares)):
+        order_submit(
+            user=trader,
+            request=OrderRequest("ACME", "SELL", "LIMIT", size, "GTC", f"ask-{n}", D("101")),
+        )
+    set_quotes(symbol, asks=[("101.50", 10_000)])  # behind the trader's offer at 101
+    return [
+        OrderRequest("ACME", "BUY", "LIMIT", size, "IOC", f"lift-{n}", D("101"))
+        for n, size in enumerate(_chunks(shares))
+    ]
+
+
+def test_an_order_is_scored_again_when_its_account_moved_before_the_lock(
+    trader, trader2, monkeypatch
+):
+    """450 shares held (45 % of equity: +25) are sold to trader2 between the score and the
+    lock: on the figures the order really meets it scores 20 points less, so the service is
+    asked again and the order is placed on that evaluation."""
+    lift = _holding_with_an_offer(trader, shares=450)
+    scored = _lift_during_scoring(monkeypatch, trader=trader, lifter=trader2, lift=lift)
+
     result = order_submit(
         user=trader, request=OrderRequest("ACME", "BUY", "MARKET", 5, "IOC", "after")
     )
 
-    assert scored == [50, 0]  # first on 50 shares held, then on what was really held
+    assert [position for position, _ in scored] == [450, 0]
     assert result.order.status == "filled"
-    placed_on = oversight.get_evaluation(evaluation_id=evaluations[-1])
+    assert result.order.risk_score == 5  # volatility only
+    placed_on = oversight.get_evaluation(evaluation_id=scored[-1][1])
     assert placed_on.request_id == f"{result.order.pk}.1"
     assert placed_on.inputs["position_quantity"] == 0
+    assert ledger_check().differences == []
+
+
+def test_an_order_keeps_its_score_when_the_moved_figures_score_the_same(
+    trader, trader2, monkeypatch
+):
+    """A small holding sold meanwhile changes no rule's points: the service's verdict stands
+    and it is not asked twice."""
+    lift = _holding_with_an_offer(trader, shares=20)
+    scored = _lift_during_scoring(monkeypatch, trader=trader, lifter=trader2, lift=lift)
+
+    result = order_submit(
+        user=trader, request=OrderRequest("ACME", "BUY", "MARKET", 5, "IOC", "after")
+    )
+
+    assert [position for position, _ in scored] == [20]
+    assert (result.order.status, result.order.risk_score) == ("filled", 5)
     assert ledger_check().differences == []

@@ -2,16 +2,17 @@
 workflow drives orders through.
 
 Placing an order, in one direction:
-1. Under the trader's intake lock (`trading_demo.locks`: one order of a trader at a time, not a
-   database lock), the same client_order_id returns the original order.
-2. Without any database lock: the pre-trade checks on what the account shows now, then the
-   risk score from the oversight service (and, for HIGH, the approval request registered
-   there). No remote call ever runs while a write lock is held.
+1. The same client_order_id returns the original order.
+2. Without any lock: the pre-trade checks on what the account shows now, then the risk score
+   from the oversight service (and, for HIGH, the approval request registered there). No
+   remote call ever runs while a write lock is held.
 3. One short transaction that locks the symbol (PostgreSQL: `SELECT … FOR UPDATE`, serialising
    matching per symbol; SQLite: the IMMEDIATE transaction holds the write lock), then the
    account. It re-verifies exactly the figures that were scored (cash, reserved cash, the
-   position and its reservations); if one moved, it rolls back and step 2 runs again. Then
-   the quota, the checks at the current price, the reservation, and matching.
+   position and its reservations). If one moved, the service's rules score the order again on
+   the spot (`risk.verdict_holds`); only if that changes the score or level does it roll back
+   and run step 2 again. Then the quota, the checks at the current price, the reservation,
+   and matching.
 Events go out only after commit.
 """
 
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -38,6 +40,7 @@ from oversight import client as oversight
 from oversight.services.requests import ApprovalDraft, approval_request_open, approval_submit
 from portfolio.ledger import Ledger, account_ensure, cash_release, cash_reserve, shares_reserve
 from portfolio.models import Account, Position
+from portfolio.selectors import positions_value_of
 from trades.market import collar_bounds
 from trades.models import (
     CANCELABLE_STATUSES,
@@ -52,7 +55,7 @@ from trades.models import (
 from trades.services.events import order_publish
 from trades.services.market import current_session
 from trades.services.matching import order_close, order_work
-from trades.services.risk import Holdings, risk_facts
+from trades.services.risk import Holdings, Rules, risk_facts, risk_rules, verdict_holds
 from trading_demo.errors import (
     Conflict,
     DomainError,
@@ -66,7 +69,6 @@ from trading_demo.errors import (
     ValidationFailed,
 )
 from trading_demo.ids import uuid7
-from trading_demo.locks import trader_lock
 from trading_demo.models import Severity, User
 from trading_demo.realtime import publish_throttled
 
@@ -121,18 +123,16 @@ def order_submit(*, user: User, request: OrderRequest) -> SubmitResult:
     fails, when the oversight service refuses the order (CRITICAL) or cannot be reached in
     time (fail closed: the client retries with the same client_order_id)."""
     deadline = time.monotonic() + settings.ORDER_TIMEOUT_SECONDS
+    replay = _idempotent_replay(user=user, request=request)
+    if replay is not None:
+        return SubmitResult(replay, created=False)
     try:
-        with trader_lock(user.pk, timeout=settings.ORDER_TIMEOUT_SECONDS):
-            replay = _idempotent_replay(user=user, request=request)
-            if replay is not None:
-                return SubmitResult(replay, created=False)
-            return _order_place(user=user, request=request, deadline=deadline)
+        return _order_place(user=user, request=request, deadline=deadline)
     except oversight.OversightUnavailable as exc:
         system_health_report(check="oversight", ok=False, detail=exc.message)
         raise
     except IntegrityError:
-        # The same client_order_id placed through another machine's lock (or a bug): the
-        # unique constraint is the last word.
+        # A concurrent request with the same client_order_id won the race.
         replay = _idempotent_replay(user=user, request=request)
         if replay is None:
             raise
@@ -183,6 +183,7 @@ def _order_place(*, user: User, request: OrderRequest, deadline: float) -> Submi
             holdings=holdings,
         )
         assessment = oversight.evaluate_risk(**facts, timeout=deadline - time.monotonic())
+        known_rules = risk_rules()
         if assessment.level is oversight.RiskLevel.CRITICAL:
             raise RiskRejected(
                 "The order was refused by the risk check: " + "; ".join(assessment.reasons),
@@ -209,7 +210,9 @@ def _order_place(*, user: User, request: OrderRequest, deadline: float) -> Submi
                     request=request,
                     order_id=order_id,
                     holdings=holdings,
+                    facts=facts,
                     assessment=assessment,
+                    known_rules=known_rules,
                     draft=draft,
                 )
             )
@@ -293,7 +296,9 @@ def _order_commit(
     request: OrderRequest,
     order_id: UUID,
     holdings: Holdings,
+    facts: dict[str, Any],
     assessment: oversight.RiskAssessment,
+    known_rules: Rules,
     draft: ApprovalDraft | None,
 ) -> SubmitResult:
     symbol = Symbol.objects.select_for_update().get(pk=request.symbol)
@@ -303,7 +308,14 @@ def _order_commit(
         position: Position | None = ledger.position(user.pk, symbol.pk)
     else:
         position = ledger.held(user.pk, symbol.pk)
-    if Holdings.of(account, position) != holdings:
+    current = Holdings.of(account, position)
+    if current != holdings and not verdict_holds(
+        facts=facts,
+        assessment=assessment,
+        current=current,
+        equity=account.cash + positions_value_of(account_id=account.pk),
+        known_rules=known_rules,
+    ):
         raise _HoldingsMoved
     quota_ensure_available(user_id=user.pk)
     worst_price = _check_order(request=request, symbol=symbol, account=account, position=position)

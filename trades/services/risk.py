@@ -1,11 +1,19 @@
 """What the oversight service scores an order on (EvaluateRiskRequest's fields), read without
-any lock: the order path scores first and re-verifies under the lock what could have moved."""
+any lock: the order path scores first and re-verifies under the lock what could have moved.
+
+When the account figures did move (the trader's other orders filled meanwhile), the order's
+inputs are scored again on the spot with the service's own rules (`oversight/server/risk.py`,
+the Django-free module the service scores with) and its current configuration: if that gives
+the service's score and level both for the inputs it scored and for the ones the order meets
+now, its verdict stands; otherwise the order asks the service again.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,6 +22,8 @@ from uuid import UUID
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from oversight import client as oversight
+from oversight.server import risk as rules
 from portfolio.models import Account, Position
 from portfolio.selectors import positions_value_of
 from trades.models import Candle, Order, Quote, Side, Symbol, resting_filter
@@ -23,6 +33,10 @@ TYPICAL_VOLUME_CANDLES = 60  # the last hour of one-minute candles that traded
 TYPICAL_VOLUME_MIN_CANDLES = 10  # fewer: the typical volume is unknown, the rule is skipped
 # An hour's mean of one-minute volumes barely moves in a few seconds: read it at most this often.
 TYPICAL_VOLUME_TTL_SECONDS = 5.0
+# How long this process trusts the service's rules it read: the check below only decides
+# whether to ask the service again, it never replaces the service's score.
+RULES_TTL_SECONDS = 2.0
+_INPUT_FIELDS = frozenset(field.name for field in fields(rules.RiskInputs))
 
 
 @dataclass(frozen=True)
@@ -106,3 +120,58 @@ def typical_volume(*, symbol: Symbol) -> int:
     with _volume_lock:
         _volume_cache[symbol.pk] = (now, value)
     return value
+
+
+@dataclass(frozen=True)
+class Rules:
+    config: rules.RiskConfig
+    trading_state: str
+
+
+_rules_cache: tuple[float, Rules] | None = None
+_rules_lock = threading.Lock()
+
+
+def risk_rules() -> Rules:
+    """The oversight service's current rules and trading state, read at most every
+    RULES_TTL_SECONDS per process (a remote call: never under a lock)."""
+    global _rules_cache
+    now = time.monotonic()
+    with _rules_lock:
+        cached = _rules_cache
+    if cached is not None and now - cached[0] < RULES_TTL_SECONDS:
+        return cached[1]
+    current = oversight.get_risk_config()
+    config = rules.RiskConfig.from_dict(json.loads(json.dumps(asdict(current.config), default=str)))
+    fresh = Rules(config=config, trading_state=current.trading_state)
+    with _rules_lock:
+        _rules_cache = (now, fresh)
+    return fresh
+
+
+def verdict_holds(
+    *,
+    facts: dict[str, Any],
+    assessment: oversight.RiskAssessment,
+    current: Holdings,
+    equity: Decimal,
+    known_rules: Rules,
+) -> bool:
+    """Would the service's rules give its score and level on the figures the order meets now?
+    Only if they also reproduce them on the inputs it scored (else the rules read here are not
+    the ones it used)."""
+    now_facts = {
+        **facts,
+        "cash": current.cash,
+        "equity": equity,
+        "position_quantity": current.position_quantity,
+    }
+    for inputs in (facts, now_facts):
+        result = rules.evaluate(
+            rules.RiskInputs(**{k: v for k, v in inputs.items() if k in _INPUT_FIELDS}),
+            known_rules.config,
+            known_rules.trading_state,
+        )
+        if (result.score, result.level.value) != (assessment.score, assessment.level.value):
+            return False
+    return True
