@@ -11,6 +11,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from metering import client
@@ -267,36 +268,46 @@ def usage_deliver_pending(
             status=UsageRecord.Status.PENDING, next_attempt_at__lte=now
         ).order_by("occurred_at")[:batch]
     )
-    delivered = 0
-    for index, record in enumerate(due):
-        try:
-            client.track_usage(
-                event_id=str(record.pk),
-                user_id=str(record.user_id),
-                operation=record.operation,
-                quantity=record.quantity,
-                occurred_at=record.occurred_at,
-                metadata={k: str(v) for k, v in record.metadata.items()},
+    delivered: list[UUID] = []
+    try:
+        for index, record in enumerate(due):
+            try:
+                client.track_usage(
+                    event_id=str(record.pk),
+                    user_id=str(record.user_id),
+                    operation=record.operation,
+                    quantity=record.quantity,
+                    occurred_at=record.occurred_at,
+                    metadata={k: str(v) for k, v in record.metadata.items()},
+                )
+                client.complete_usage(event_id=str(record.pk))
+            except client.MeteringUnavailable as exc:
+                _back_off(due[index:], now=now, error=str(exc))
+                return DeliveryReport(len(delivered), len(due) - index, str(exc))
+            delivered.append(record.pk)
+    finally:
+        _mark_delivered(delivered)
+    return DeliveryReport(len(delivered), 0)
+
+
+def _mark_delivered(record_ids: list[UUID]) -> None:
+    """One write for the whole pass: the web processes wait for every write on SQLite."""
+    if record_ids:
+        with transaction.atomic():
+            UsageRecord.objects.filter(pk__in=record_ids).update(
+                status=UsageRecord.Status.DELIVERED,
+                delivered_at=timezone.now(),
+                attempts=F("attempts") + 1,
+                last_error="",
             )
-            client.complete_usage(event_id=str(record.pk))
-        except client.MeteringUnavailable as exc:
-            _back_off(due[index:], now=now, error=str(exc))
-            return DeliveryReport(delivered, len(due) - index, str(exc))
-        UsageRecord.objects.filter(pk=record.pk).update(
-            status=UsageRecord.Status.DELIVERED,
-            delivered_at=timezone.now(),
-            attempts=record.attempts + 1,
-            last_error="",
-        )
-        delivered += 1
-    return DeliveryReport(delivered, 0)
 
 
 def _back_off(records: list[UsageRecord], *, now: datetime, error: str) -> None:
-    for record in records:
-        delay = RETRY_DELAYS[min(record.attempts, len(RETRY_DELAYS) - 1)]
-        UsageRecord.objects.filter(pk=record.pk).update(
-            attempts=record.attempts + 1,
-            next_attempt_at=now + timedelta(seconds=delay),
-            last_error=error[:300],
-        )
+    with transaction.atomic():
+        for record in records:
+            delay = RETRY_DELAYS[min(record.attempts, len(RETRY_DELAYS) - 1)]
+            UsageRecord.objects.filter(pk=record.pk).update(
+                attempts=record.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=error[:300],
+            )

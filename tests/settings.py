@@ -19,7 +19,12 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: tests only
 
 # One test database file per test run, so parallel runs on one machine never share it.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "trading_demo.sqlite":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(DATA_DIR / f"test_trading_demo_{os.getpid()}.sqlite3")  # noqa: F405
     }
+
+# Tests open and close connections from many short threads and drop the database at the end:
+# a pool's idle connections would keep it open. The pool is for the servers.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["OPTIONS"] = {}  # noqa: F405

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from rest_framework.test import APIClient
 
 from conftest import jwt_for
@@ -136,15 +137,21 @@ def _lift_during_scoring(monkeypatch, *, trader, lifter, lift: list[OrderRequest
             return assessment
         scored.append((facts["position_quantity"], assessment.evaluation_id))
         if len(scored) == 1:
-            other = threading.Thread(
-                target=lambda: [order_submit(user=lifter, request=r) for r in lift]
-            )
+            other = threading.Thread(target=_place_all, args=(lifter, lift))
             other.start()
             other.join()
         return assessment
 
     monkeypatch.setattr(oversight, "evaluate_risk", evaluate_then_someone_trades)
     return scored
+
+
+def _place_all(user, requests: list[OrderRequest]) -> None:
+    try:
+        for request in requests:
+            order_submit(user=user, request=request)
+    finally:
+        connection.close()
 
 
 def _chunks(shares: int) -> list[int]:

@@ -72,7 +72,9 @@ from trading_demo.ids import uuid7
 from trading_demo.models import Severity, User
 from trading_demo.realtime import publish_throttled
 
-SCORE_ATTEMPTS = 3
+# A verdict changes only when the moved figures cross one of the rules' bands, and there are few
+# of them (ARCHITECTURE.md "Defaults"): even a burst of one trader's orders settles in a few.
+SCORE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
