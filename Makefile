@@ -10,7 +10,7 @@ export DEBUG ?= 1
 export PORT ?= 8000
 export HOST ?= 127.0.0.1
 
-.PHONY: run test check lint format typecheck deploy-check install migrate seed certs screenshots clean protos protos-check bench bench-engine bench-orders
+.PHONY: run test check lint format typecheck deploy-check install migrate seed certs screenshots clean protos protos-check bench bench-engine bench-orders bench-load bench-load-pg
 
 # Find a Python 3.12: python3.12 on PATH, or one managed by pyenv.
 PYTHON_BOOT := $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
@@ -67,6 +67,19 @@ bench-orders: install
 	$(PY) -m bench.orders
 
 bench: bench-engine bench-orders
+
+# The whole stack under wrk next to a bare DRF reference (bench/load.py); figures are printed,
+# never asserted. BENCH_ARGS=--quick for a short run, --production for DEBUG=0, --soak N.
+BENCH_ARGS ?=
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trading_demo_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+
+bench-load: install
+	$(PY) -m bench.load --database-url '' --redis-url '' $(BENCH_ARGS)
+
+# The same against PostgreSQL + Redis (the database is dropped and created, the Redis db flushed).
+bench-load-pg: install
+	$(PY) -m bench.load --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL) $(BENCH_ARGS)
 
 check: lint typecheck deploy-check protos-check
 
