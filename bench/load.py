@@ -64,6 +64,7 @@ OTHER = "other"
 SUSPECT_SHARE = 0.1  # of the machine's capacity during a row
 GROUP_ORDER = (
     "web",
+    "sockets",
     "market",
     "metering",
     "oversight",
@@ -386,6 +387,10 @@ def run(args: argparse.Namespace, stack: Stack, reference: ReferenceServer) -> N
     ]
     rows: list[Row] = []
     for target in targets:
+        # A server that died (or was killed by someone) says so, instead of wrk's bare
+        # "connection refused".
+        stack.ensure_running()
+        reference.ensure_running()
         wrk(target, WARMUP_CONNECTIONS, WARMUP_SECONDS, args.timeout, "w")
         for connections in CONNECTIONS:
             progress(f"{target.name} at {connections} connections")

@@ -108,14 +108,18 @@ class Proc:
     pid: int
     ppid: int
     started: int  # clock ticks after boot: tells a recycled pid from the one we saw
-    # User + system time of the process itself. Not its reaped children's: a child that exits
-    # would credit its parent with its whole lifetime at once (a restarted supervisor child,
-    # a shell reaping a test run), which no row should be charged with.
-    cpu_seconds: float
+    cpu_seconds: float  # user + system time of the process itself
     rss_kb: int
     peak_rss_kb: int
     argv: tuple[str, ...]
     name: str = ""  # the kernel's command name (kernel threads have no argv)
+    # What its children that have exited and been reaped ran: PostgreSQL's per-connection
+    # backends, say, that start and end within a row.
+    children_cpu_seconds: float = 0.0
+
+    @property
+    def total_cpu_seconds(self) -> float:
+        return self.cpu_seconds + self.children_cpu_seconds
 
     @property
     def key(self) -> tuple[int, int]:
@@ -136,7 +140,7 @@ def read_proc(pid: int) -> Proc | None:
         return None
     # The command name may hold spaces and parentheses: fields start after the last ')'.
     fields = stat[stat.rindex(")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
     memory = {"VmRSS": 0, "VmHWM": 0}
     for line in status.splitlines():
         name, _, value = line.partition(":")
@@ -147,6 +151,7 @@ def read_proc(pid: int) -> Proc | None:
         ppid=int(fields[1]),
         started=int(fields[19]),
         cpu_seconds=(utime + stime) / CLOCK_TICKS,
+        children_cpu_seconds=(cutime + cstime) / CLOCK_TICKS,
         rss_kb=memory["VmRSS"],
         peak_rss_kb=memory["VmHWM"],
         argv=tuple(part.decode(errors="replace") for part in argv if part),
@@ -213,16 +218,27 @@ Snapshot = dict[str, dict[tuple[int, int], Proc]]
 
 
 def cpu_delta(before: Snapshot, after: Snapshot) -> dict[str, float]:
-    """CPU seconds each group used between two snapshots (processes started in between count
-    from zero; what a process ran between the first snapshot and its exit is lost: the stack's
-    processes live for the whole run unless one crashes, which the report shows)."""
+    """CPU seconds each group used between two snapshots, reaped children included.
+
+    A process started in between counts from zero. A process that exited in between was
+    reaped into its parent's children time with its whole lifetime, so what it had run before
+    the first snapshot is taken off again (else a restarted supervisor child would charge
+    one row with its whole life); what it ran after the first snapshot counts to its parent's
+    group.
+    """
+    group_of = {proc.pid: group for group, procs in after.items() for proc in procs.values()}
+    alive = {key for procs in after.values() for key in procs}
     delta: dict[str, float] = {}
     for group, procs in after.items():
         old = before.get(group, {})
         delta[group] = sum(
-            proc.cpu_seconds - (old[key].cpu_seconds if key in old else 0.0)
+            proc.total_cpu_seconds - (old[key].total_cpu_seconds if key in old else 0.0)
             for key, proc in procs.items()
         )
+    for procs in before.values():
+        for key, proc in procs.items():
+            if key not in alive and proc.ppid in group_of:
+                delta[group_of[proc.ppid]] -= proc.total_cpu_seconds
     return delta
 
 
@@ -429,6 +445,12 @@ class Stack:
         note_peaks(self.peak_rss_kb, snapshot)
         return snapshot
 
+    def ensure_running(self) -> None:
+        assert self.process is not None
+        if (code := self.process.poll()) is not None:
+            tail = "\n".join(self.log.tail)
+            raise RuntimeError(f"the supervisor exited with code {code}:\n{tail}")
+
     def _servers(self, everyone: dict[tuple[int, int], Proc]) -> Snapshot:
         """PostgreSQL and Redis, when the stack uses them: their work is part of what is
         measured. Only PostgreSQL's background processes and the backends of the benchmark's
@@ -574,6 +596,14 @@ class ReferenceServer:
 
     def _log_text(self) -> str:
         return (self.data_dir / "gunicorn.log").read_text(errors="replace")[-3000:]
+
+    def ensure_running(self) -> None:
+        assert self.process is not None
+        if (code := self.process.poll()) is not None:
+            raise RuntimeError(
+                f"the reference server exited with code {code} (negative: killed by that"
+                f" signal):\n{self._log_text()}"
+            )
 
     def snapshot(self) -> Snapshot:
         assert self.process is not None

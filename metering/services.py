@@ -65,8 +65,9 @@ _COUNTER_ADD_SQL = (
 )
 
 
-def _user_param(user_id: UUID | str) -> object:
-    return UsageCounter._meta.get_field("user").get_db_prep_value(user_id, connection)
+def _user_param(user_id: UUID | str) -> str | UUID:
+    value: str | UUID = UsageCounter._meta.get_field("user").get_db_prep_value(user_id, connection)
+    return value
 
 
 def _used_and_limit(*, user_id: UUID, month: str) -> tuple[int, int]:

@@ -120,14 +120,36 @@ def _running(proc: Proc) -> bool:
 
 
 def test_cpu_delta_counts_processes_started_during_a_row() -> None:
-    def proc(pid: int, cpu: float) -> Proc:
-        return Proc(pid, 1, started=pid * 10, cpu_seconds=cpu, rss_kb=1, peak_rss_kb=1, argv=())
-
-    old, same, new = proc(10, 1.0), proc(10, 1.5), proc(11, 0.2)
+    old, same, new = _proc(10, 1.0), _proc(10, 1.5), _proc(11, 0.2)
     before = {"web": {old.key: old}}
-    after = {"web": {same.key: same, new.key: new}, "market": {proc(12, 0.1).key: proc(12, 0.1)}}
+    after = {"web": {same.key: same, new.key: new}, "market": {_proc(12, 0.1).key: _proc(12, 0.1)}}
 
     assert cpu_delta(before, after) == pytest.approx({"web": 0.7, "market": 0.1})
+
+
+def test_cpu_delta_charges_a_reaped_child_only_with_what_it_ran_during_the_row() -> None:
+    # The supervisor (pid 1) reaps a market process that had run 30 s before the row and
+    # 0.5 s in it: its children time grows by 30.5 s, of which the row is charged 0.5 s.
+    supervisor = _proc(1, 0.1, ppid=0)
+    market = _proc(5, 30.0, ppid=1)
+    after_supervisor = _proc(1, 0.1, ppid=0, children=30.5)
+    before = {"supervisor": {supervisor.key: supervisor}, "market": {market.key: market}}
+    after = {"supervisor": {after_supervisor.key: after_supervisor}}
+
+    assert cpu_delta(before, after) == pytest.approx({"supervisor": 0.5})
+
+
+def _proc(pid: int, cpu: float, *, ppid: int = 1, children: float = 0.0) -> Proc:
+    return Proc(
+        pid,
+        ppid,
+        started=pid * 10,
+        cpu_seconds=cpu,
+        rss_kb=1,
+        peak_rss_kb=1,
+        argv=(),
+        children_cpu_seconds=children,
+    )
 
 
 @pytest.mark.parametrize(
