@@ -114,8 +114,10 @@ def _resting_orders(*, symbol: Symbol, side: str, limit: Decimal) -> list[Order]
         Q(limit_for_matching__lte=limit) if side == Side.SELL else Q(limit_for_matching__gte=limit)
     )
     ordering = "limit_for_matching" if side == Side.SELL else "-limit_for_matching"
+    # Lock the orders only, not the users joined in for their e-mail (PostgreSQL would lock
+    # those rows too, and every billable request of theirs takes a key-share lock on them).
     return list(
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(of=("self",))
         .select_related("user")
         .filter(price_ok, resting_filter(), symbol=symbol, side=side)
         .order_by(ordering, "seq")[:RESTING_LOAD_LIMIT]
@@ -352,7 +354,7 @@ def trigger_stops(*, symbol: Symbol, ledger: Ledger | None = None) -> int:
             side=Side.SELL, stop_price__gte=symbol.last_price
         )
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("user")
             .filter(
                 crossed,
