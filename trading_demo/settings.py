@@ -289,8 +289,8 @@ LOGGING = {
 STARTING_CASH = env.str("STARTING_CASH", default="100000.00")
 PRICE_COLLAR_PCT = env.int("PRICE_COLLAR_PCT", default=10)
 MAX_ORDER_QUANTITY = env.int("MAX_ORDER_QUANTITY", default=1_000_000)
-# The longest an order waits for its trader's earlier orders and its risk score together;
-# past it the order is refused with 503 and nothing is stored.
+# The longest an order waits for its risk score (and, when HIGH, for its approval request to be
+# registered); past it the order is refused with 503 and nothing is stored.
 ORDER_TIMEOUT_SECONDS = env.float("ORDER_TIMEOUT_SECONDS", default=3.0)
 CONFIRM_ORDER_EQUITY_PCT = env.int("CONFIRM_ORDER_EQUITY_PCT", default=10)
 # The simulated market: a seeded geometric random walk every MARKET_TICK_SECONDS; each real
