@@ -378,10 +378,6 @@ def _minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
-def candle_add(*, symbol: Symbol, price: Decimal, volume: int, at: datetime) -> None:
-    _candle_add(symbol=symbol, at=at, prices=[price], volume=volume)
-
-
 def _candle_add(*, symbol: Symbol, at: datetime, prices: list[Decimal], volume: int) -> None:
     """Fold prices (in time order) and volume into the symbol's candle of that minute: one
     UPDATE, or an INSERT when the minute has no candle yet."""
