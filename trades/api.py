@@ -30,7 +30,8 @@ from trades.selectors import (
     symbols_list,
     tape_for,
 )
-from trades.services.orders import OrderRequest, order_cancel, order_submit
+from trades.services.amend import order_replace, orders_cancel_open, position_close
+from trades.services.orders import OrderRequest, SubmitResult, order_cancel, order_submit
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import NotFound
 from trading_demo.pagination import cursor_page
@@ -99,8 +100,17 @@ class OrderOutput(serializers.Serializer):
     risk_reasons = serializers.ListField(child=serializers.CharField())
     approval = serializers.SerializerMethodField()
     fills = serializers.SerializerMethodField()
+    replaces = serializers.UUIDField(source="replaces_id", allow_null=True)
+    replaced_by = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_replaced_by(self, order: Order) -> UUID | None:
+        # Only a replaced order has one: the others never pay for the reverse lookup.
+        if order.status != OrderStatus.REPLACED:
+            return None
+        replacement = Order.objects.filter(replaces=order).values_list("pk", flat=True).first()
+        return None if replacement is None else replacement
 
     @extend_schema_field(OrderApprovalOutput(allow_null=True))
     def get_approval(self, order: Order) -> dict[str, Any] | None:
@@ -193,20 +203,25 @@ class OrderListCreateApi(APIView):
         values["side"] = values.pop("type")
         values.setdefault("client_order_id", f"auto-{uuid.uuid4().hex}")
         result = order_submit(user=request.user, request=OrderRequest(**values))  # type: ignore[arg-type]
-        order: Order | None = result.order
-        if result.created:
-            order = order_as_written(result.order, fills=result.fills)
-        else:
-            order = order_get(user=request.user, order_id=result.order.pk)  # type: ignore[arg-type]
-        assert order is not None
-        code: int
-        if not result.created:
-            code = status.HTTP_200_OK
-        elif order.status == OrderStatus.PENDING_APPROVAL:
-            code = status.HTTP_202_ACCEPTED
-        else:
-            code = status.HTTP_201_CREATED
-        return Response(OrderOutput(order).data, status=code)
+        return _placed_response(request, result)
+
+
+def _placed_response(request: Request, result: SubmitResult) -> Response:
+    """201 for a new order, 202 when it waits for a manager, 200 for an idempotent replay."""
+    order: Order | None = result.order
+    if result.created:
+        order = order_as_written(result.order, fills=result.fills)
+    else:
+        order = order_get(user=request.user, order_id=result.order.pk)  # type: ignore[arg-type]
+    assert order is not None
+    code: int
+    if not result.created:
+        code = status.HTTP_200_OK
+    elif order.status == OrderStatus.PENDING_APPROVAL:
+        code = status.HTTP_202_ACCEPTED
+    else:
+        code = status.HTTP_201_CREATED
+    return Response(OrderOutput(order).data, status=code)
 
 
 class OrderFilters(serializers.Serializer):
@@ -231,6 +246,102 @@ class OrderDetailApi(APIView):
         order_cancel(user=request.user, order_id=order_id)  # type: ignore[arg-type]
         order = order_get(user=request.user, order_id=order_id)  # type: ignore[arg-type]
         return Response(OrderOutput(order).data)
+
+
+class OrderReplaceApi(APIView):
+    """Modify an order: a new order with the changes replaces it (the old one ends `replaced`,
+    the new one's `replaces` is its id). Refused: the old order is untouched."""
+
+    permission_classes = [ReadOnlyOrCanTrade]
+    billable = {"POST": ""}  # billed by the service: trade.cancel, then the new order's own
+
+    class InputSerializer(serializers.Serializer):
+        quantity = StrictIntegerField(
+            min_value=1, max_value=settings.MAX_ORDER_QUANTITY, required=False
+        )
+        price = price_field()
+        stop_price = price_field()
+        time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, required=False)
+        client_order_id = serializers.CharField(max_length=48, required=False)
+
+        def validate_client_order_id(self, value: str) -> str:
+            if not CLIENT_ORDER_ID_RE.match(value):
+                raise serializers.ValidationError("Up to 48 letters, digits or _ . : - characters.")
+            return value
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OrderOutput, 202: OrderOutput},
+        operation_id="trades_replace",
+    )
+    def post(self, request: Request, order_id: UUID) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        result = order_replace(
+            user=request.user,  # type: ignore[arg-type]
+            order_id=order_id,
+            quantity=values.get("quantity"),
+            limit_price=values.get("price"),
+            stop_price=values.get("stop_price"),
+            time_in_force=values.get("time_in_force"),
+            client_order_id=values.get("client_order_id"),
+        )
+        return _placed_response(request, result)
+
+
+class CancelOutcomeOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="order_id")
+    status = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+
+    def get_status(self, outcome: Any) -> str | None:
+        return None if outcome.order is None else str(outcome.order.status)
+
+    def get_error(self, outcome: Any) -> dict[str, Any] | None:
+        if outcome.error is None:
+            return None
+        return {"error": outcome.error.code, "message": outcome.error.message}
+
+
+class CancelAllOutput(serializers.Serializer):
+    cancelled = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    results = CancelOutcomeOutput(many=True)
+
+
+class OrderCancelAllApi(APIView):
+    """Cancel every open, partially filled and pending order (at most 500 per call;
+    `remaining` says how many are still open)."""
+
+    permission_classes = [ReadOnlyOrCanTrade]
+    billable = {"POST": ""}  # each cancel is billed as trade.cancel by the order service
+
+    @extend_schema(request=None, responses={200: CancelAllOutput})
+    def post(self, request: Request) -> Response:
+        result = orders_cancel_open(user=request.user)  # type: ignore[arg-type]
+        body = {
+            "cancelled": sum(1 for outcome in result.outcomes if outcome.error is None),
+            "remaining": result.remaining,
+            "results": CancelOutcomeOutput(result.outcomes, many=True).data,
+        }
+        return Response(body)
+
+
+class PositionCloseApi(APIView):
+    """Sell the position's whole free quantity at market, through the ordinary order intake
+    (scored; held for approval when it is large)."""
+
+    permission_classes = [ReadOnlyOrCanTrade]
+    billable = {"POST": ""}  # billed as trade.execute when it executes
+
+    @extend_schema(request=None, responses={201: OrderOutput, 202: OrderOutput})
+    def post(self, request: Request, symbol: str) -> Response:
+        code = symbol.upper()
+        if not SYMBOL_RE.match(code):
+            raise NotFound(f"Unknown symbol {symbol}.")
+        result = position_close(user=request.user, symbol=code)  # type: ignore[arg-type]
+        return _placed_response(request, result)
 
 
 class OrderExportApi(APIView):

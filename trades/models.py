@@ -36,6 +36,8 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     REJECTED = "rejected", "Rejected"
     EXPIRED = "expired", "Expired"
+    # Closed by `order_replace`: a new order (its `replaces` points here) took its place.
+    REPLACED = "replaced", "Replaced"
 
 
 ACTIVE_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
@@ -46,6 +48,7 @@ FINISHED_STATUSES = (
     OrderStatus.CANCELLED,
     OrderStatus.REJECTED,
     OrderStatus.EXPIRED,
+    OrderStatus.REPLACED,
 )
 
 
@@ -158,6 +161,14 @@ class Order(models.Model):
         MarketSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="day_orders"
     )
     seq = models.BigIntegerField(default=0, help_text="Time priority in the book.")
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The order this one replaced (modify = a new order, the old one replaced).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

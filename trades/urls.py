@@ -6,8 +6,15 @@ from trades import api, views
 
 api_urlpatterns = [
     path("trades", api.OrderListCreateApi.as_view(), name="api-trades"),
+    path("trades/cancel-all", api.OrderCancelAllApi.as_view(), name="api-trades-cancel-all"),
     path("trades/export", api.OrderExportApi.as_view(), name="api-trades-export"),
     path("trades/<uuid:order_id>", api.OrderDetailApi.as_view(), name="api-trade"),
+    path("trades/<uuid:order_id>/replace", api.OrderReplaceApi.as_view(), name="api-trade-replace"),
+    path(
+        "portfolio/positions/<str:symbol>/close",
+        api.PositionCloseApi.as_view(),
+        name="api-position-close",
+    ),
     path("market/symbols", api.SymbolListApi.as_view(), name="api-symbols"),
     path("market/<str:symbol>/quote", api.QuoteApi.as_view(), name="api-quote"),
     path("market/<str:symbol>/book", api.BookApi.as_view(), name="api-book"),
