@@ -25,19 +25,24 @@ def sidebar(user: User, data: dict[str, Any]) -> str:
 
 @ui_renderer("portfolio:updated", pages=["portfolio"])
 def portfolio_panels(user: User, data: dict[str, Any]) -> str:
+    """Every figure of the Portfolio page from one summary, so one price snapshot: the
+    sidebar is rendered again here and, coming after `sidebar`'s, its swap is the one that
+    stays."""
     context = {**portfolio_context(user), "oob": True, "user": user}
     parts: list[str] = [
         render_to_string(f"{PAGE}#pnl-card", context),
         render_to_string(f"{PAGE}#allocation", context),
+        render_to_string("portfolio/summary.html", context),
     ]
-    if data.get("marks"):
-        # Only prices moved: update each row in place, so the table keeps the sort the
-        # trader chose. Rows travel in a <template>: a bare <tr> is dropped by the HTML parser.
+    if data.get("marks") and context["positions"]:
+        # Only prices moved: update each row in place, so the table keeps the sort the trader
+        # chose (the socket does not know it). Rows travel in a <template>, as a bare <tr> after
+        # other elements is dropped by the HTML parser; static/js/app.js moves them into the
+        # table and reloads the table when its set of positions differs.
         rows = "".join(
-            render_to_string(f"{PAGE}#position-row", {"p": p, "oob_rows": True})
-            for p in context["positions"]
+            render_to_string(f"{PAGE}#position-row", {"p": p}) for p in context["positions"]
         )
-        parts.append(f"<template>{rows}</template>")
+        parts.append(f'<template id="position-rows" hx-swap-oob="true">{rows}</template>')
     else:
         parts.append(render_to_string(f"{PAGE}#positions", context))
     return "".join(parts)

@@ -13,11 +13,37 @@
   document.addEventListener("htmx:wsClose", function () { setSocketState("down", "reconnecting"); });
   document.addEventListener("htmx:wsError", function () { setSocketState("down", "error"); });
 
-  // Theme changed in another tab (pushed over the page socket as an out-of-band swap).
+  // Price-only updates of the Portfolio table arrive as rows in <template id="position-rows">:
+  // each replaces the row with its id, so the table keeps the trader's sort. When the page's
+  // set of rows differs from the update's (a position opened or closed meanwhile), the table is
+  // fetched again instead.
+  function applyPositionRows(template) {
+    var rows = Array.prototype.slice.call(template.content.querySelectorAll("tr[id]"));
+    if (!rows.length) return;
+    var shown = document.querySelectorAll("#positions-card tbody tr[id]");
+    var same = shown.length === rows.length;
+    rows.forEach(function (row) {
+      var current = document.getElementById(row.id);
+      if (current && current.tagName === "TR") current.replaceWith(row);
+      else same = false;
+    });
+    template.content.replaceChildren();
+    if (!same) {
+      htmx.ajax("GET", window.location.pathname + window.location.search, {
+        target: "#positions-card",
+        swap: "outerHTML",
+      });
+    }
+  }
+
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var el = event.target;
-    if (el && el.id === "theme-sync") {
+    if (!el) return;
+    // Theme changed in another tab (pushed over the page socket as an out-of-band swap).
+    if (el.id === "theme-sync") {
       document.documentElement.setAttribute("data-theme", el.getAttribute("data-theme-sync"));
+    } else if (el.id === "position-rows") {
+      applyPositionRows(el);
     }
   });
 
