@@ -1,0 +1,73 @@
+"""The monthly quota holds when one trader's orders arrive all at once.
+
+Real threads, each with its own database connection, through the real API (JWT, throttles,
+the order service, the oversight server in its own process). The suite runs on SQLite and, in
+CI's second run (`DATABASE_URL=postgres://…`), on PostgreSQL: on PostgreSQL each order's
+transaction holds the trader's account row (`SELECT … FOR UPDATE`) when it reads the quota, on
+SQLite the IMMEDIATE transaction holds the database's write lock.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from conftest import jwt_for
+from metering.models import Quota, UsageRecord
+from metering.services import quota_status
+from portfolio.models import Account
+from portfolio.selectors import ledger_check
+from tests.threads import at_once
+from tests.trades.conftest import make_symbol, order_body, set_quotes
+from trades.models import Order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+QUOTA = 30
+ORDERS = 50
+
+
+def signed_in(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt_for(user)}")
+    return client
+
+
+@pytest.mark.parametrize("codes", [["ACME"], ["ACME", "BOLT", "CRUX", "DYNE", "EPIC"]])
+def test_50_concurrent_orders_on_a_quota_of_30_accept_exactly_30(settings, trader, codes):
+    # The 50 risk scores queue on the shared oversight server: give them time, so a refusal
+    # can only be the quota's.
+    settings.ORDER_TIMEOUT_SECONDS = 60.0
+    for code in codes:
+        set_quotes(make_symbol(code), asks=[("100.05", 1_000_000)])
+    Quota.objects.create(user=trader, monthly_limit=QUOTA)
+    api = signed_in(trader)
+
+    def place(n: int) -> tuple[int, dict]:
+        body = order_body(symbol=codes[n % len(codes)], quantity=1, client_order_id=f"q-{n}")
+        response = api.post("/api/trades", body, format="json")
+        return response.status_code, response.json()
+
+    results = at_once([lambda n=n: place(n) for n in range(ORDERS)])
+
+    assert len(results) == ORDERS  # every thread answered
+    accepted = [body for code, body in results if code == 201]
+    refused = [(code, body) for code, body in results if code != 201]
+    assert len(accepted) == QUOTA
+    assert {body["status"] for body in accepted} == {"filled"}
+    assert len(refused) == ORDERS - QUOTA
+    for code, body in refused:
+        assert code == 429
+        assert body["error"] == "quota_exceeded"
+        assert body["message"].startswith(f"Monthly quota of {QUOTA} billable operations used up")
+        assert (body["details"]["limit"], body["details"]["used"]) == (QUOTA, QUOTA)
+    assert quota_status(user_id=trader.pk).used == QUOTA
+    assert UsageRecord.objects.filter(user=trader, operation="trade.execute").count() == QUOTA
+    # A refused order leaves nothing behind: no order row, no reserved cash, no extra shares.
+    assert Order.objects.filter(user=trader).count() == QUOTA
+    assert {o["client_order_id"] for o in accepted} == set(
+        Order.objects.filter(user=trader).values_list("client_order_id", flat=True)
+    )
+    assert Account.objects.get(user=trader).reserved_cash == Decimal(0)
+    assert ledger_check().differences == []
