@@ -10,7 +10,7 @@ export DEBUG ?= 1
 export PORT ?= 8000
 export HOST ?= 127.0.0.1
 
-.PHONY: run test check lint format typecheck deploy-check install migrate seed certs screenshots clean protos protos-check bench bench-engine bench-orders bench-load bench-load-pg
+.PHONY: run test check lint format typecheck security deploy-check install migrate seed certs screenshots clean protos protos-check bench bench-engine bench-orders bench-load bench-load-pg
 
 # Find a Python 3.12: python3.12 on PATH, or one managed by pyenv.
 PYTHON_BOOT := $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
@@ -49,6 +49,10 @@ format: install
 typecheck: install
 	$(VENV)/bin/mypy .
 
+# Medium severity and above fails; a `# nosec BXXX` carries its reason on the same line.
+security: install
+	$(VENV)/bin/bandit -q -c pyproject.toml -r . --severity-level medium
+
 deploy-check: install
 	DEBUG=0 HTTPS=1 SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 	ALLOWED_HOSTS=trading.example.com $(PY) manage.py check --deploy --fail-level WARNING
@@ -81,7 +85,7 @@ bench-load: install
 bench-load-pg: install
 	$(PY) -m bench.load --database-url $(BENCH_DATABASE_URL) --redis-url $(BENCH_REDIS_URL) $(BENCH_ARGS)
 
-check: lint typecheck deploy-check protos-check
+check: lint typecheck security deploy-check protos-check
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
-DATA_DIR = Path(os.environ.get("REFERENCE_DATA_DIR", "/tmp/bench-reference"))  # noqa: S108
+DATA_DIR = Path(
+    os.environ.get("REFERENCE_DATA_DIR", str(Path(tempfile.gettempdir()) / "bench-reference"))
+)
 
 DEBUG = False
 SECRET_KEY = "bench-reference-only"  # noqa: S105 - serves 127.0.0.1 for the length of a run
