@@ -4,7 +4,6 @@ re-arm price alerts (the only alerts a client creates; the others are made by th
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +25,7 @@ from alerts.services import (
 )
 from trades.models import Symbol
 from trading_demo.errors import NotFound
+from trading_demo.fields import money_input
 from trading_demo.models import Severity
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import ReadOnlyOrCanTrade
@@ -65,7 +65,7 @@ class PriceAlertInput(serializers.Serializer):
 
     symbol = serializers.CharField(max_length=10)
     condition = serializers.ChoiceField(choices=PriceCondition.values)
-    threshold = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    threshold = money_input()
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate_symbol(self, value: str) -> str:

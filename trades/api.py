@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +33,7 @@ from trades.services.amend import order_replace, orders_cancel_open, position_cl
 from trades.services.orders import OrderRequest, SubmitResult, order_cancel, order_submit
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import NotFound
+from trading_demo.fields import money_input
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import ReadOnlyOrCanTrade
 
@@ -54,14 +54,7 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 def price_field(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        required=False,
-        allow_null=True,
-        **kwargs,
-    )
+    return money_input(required=False, allow_null=True, **kwargs)
 
 
 class FillOutput(serializers.Serializer):

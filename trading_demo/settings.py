@@ -187,7 +187,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["trading_demo.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "trading_demo.throttling.ApiUserRateThrottle",
         "metering.billing.BillableRequest",
