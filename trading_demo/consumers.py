@@ -6,17 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from trading_demo.authentication import user_for_token
 from trading_demo.models import User
 from trading_demo.realtime import (
+    MANAGER_CHANNELS,
     MANAGERS_GROUP,
     PUBLIC_PREFIXES,
     channel_check,
@@ -25,17 +28,44 @@ from trading_demo.realtime import (
     ui_render,
     user_group,
 )
+from trading_demo.socket_access import SocketCredential, socket_user
 
 logger = logging.getLogger(__name__)
 
+# Close codes: 4401 = not (or no longer) signed in (session ended, token expired or revoked,
+# user deactivated); 4403 = signed in but no longer allowed what the socket was doing (a manager
+# demoted while subscribed to approvals); 4008 = policy violation (too many messages): Daphne lets
+# applications close only with 1000 or 3000-4999, so it is WebSocket's 1008 in the 4000 range.
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_POLICY_VIOLATION = 4008
 AUTH_TIMEOUT_SECONDS = 10
 MAX_MESSAGE_BYTES = 4096
 MAX_SUBSCRIPTIONS = 50
 
 
+class TokenBucket:
+    """`burst` messages at once, refilled at `rate` per second."""
+
+    def __init__(self, *, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 class _EventConsumer(AsyncWebsocketConsumer):
-    """Shared parts: who the socket belongs to and which groups it is in.
+    """Shared parts: who the socket belongs to, which groups it is in, and that it keeps the
+    right to be there (see trading_demo/socket_access.py).
 
     Channels closes stale database connections before every message it dispatches; these
     consumers touch the database only through `database_sync_to_async` (which does that itself),
@@ -43,12 +73,71 @@ class _EventConsumer(AsyncWebsocketConsumer):
     """
 
     user: User | None = None
+    credential: SocketCredential | None = None
+    closing = False
+    _access_watch: asyncio.Task[None] | None = None
+    _bucket: TokenBucket | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, message["type"].replace(".", "_"), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if self.closing:
+            return
+        if self._bucket is None:
+            self._bucket = TokenBucket(
+                rate=settings.WS_MESSAGE_RATE, burst=settings.WS_MESSAGE_BURST
+            )
+        if not self._bucket.take():
+            logger.warning("socket of user %s closed: too many messages", self._user_id())
+            await self._close(CLOSE_POLICY_VIOLATION)
+            return
+        await super().websocket_receive(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.closing = True
+        if self._access_watch is not None:
+            self._access_watch.cancel()
+        await super().websocket_disconnect(message)
+
+    async def _close(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    def _user_id(self) -> str:
+        return str(self.user.pk) if self.user is not None else "-"
+
+    async def _access_holds(self) -> bool:
+        """Re-read the socket's user through its credential; close the socket when it no
+        longer holds (4401) or when the user lost a channel it is subscribed to (4403)."""
+        if self.closing or self.credential is None:
+            return not self.closing
+        current = await database_sync_to_async(socket_user)(self.credential)
+        if current is None or self.user is None or current.pk != self.user.pk:
+            logger.info("socket of user %s closed: its sign-in no longer holds", self._user_id())
+            await self._close(CLOSE_UNAUTHENTICATED)
+            return False
+        self.user = current
+        if MANAGERS_GROUP in self.groups and not current.is_manager:
+            logger.info("socket of user %s closed: no longer a manager", self._user_id())
+            await self._leave(MANAGERS_GROUP)
+            await self._close(CLOSE_FORBIDDEN)
+            return False
+        return True
+
+    async def _watch_access(self) -> None:
+        while not self.closing:
+            await asyncio.sleep(settings.WS_ACCESS_RECHECK_SECONDS)
+            try:
+                await self._access_holds()
+            except Exception:
+                # A database hiccup must not end the watch (nor keep a socket privileged for
+                # ever): the next round asks again, and privileged events ask on delivery.
+                logger.exception("could not re-check the socket of user %s", self._user_id())
 
     async def _join(self, group: str) -> None:
         if group not in self.groups:
@@ -60,16 +149,21 @@ class _EventConsumer(AsyncWebsocketConsumer):
             self.groups.remove(group)
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def _join_user_groups(self, user: User) -> None:
+    async def _join_user_groups(self, user: User, credential: SocketCredential) -> None:
         relay_start()
         self.user = user
+        self.credential = credential
         await self._join(user_group(user.pk))
+        self._access_watch = asyncio.create_task(self._watch_access())
 
-    def _session_user(self) -> User | None:
+    def _session_user(self) -> tuple[User, SocketCredential] | None:
         user = self.scope.get("user")
         if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
             return None
-        return user  # type: ignore[no-any-return]
+        session_key = self.scope["session"].session_key
+        if not session_key:
+            return None
+        return user, SocketCredential("session", session_key)
 
 
 class EventsConsumer(_EventConsumer):
@@ -81,19 +175,19 @@ class EventsConsumer(_EventConsumer):
         self.client_id = str(uuid.uuid4())
         self._auth_timer: asyncio.Task[None] | None = None
         await self.accept()
-        user = self._session_user()
-        if user is not None:
-            await self._authenticated(user)
+        signed_in = self._session_user()
+        if signed_in is not None:
+            await self._authenticated(*signed_in)
         else:
             self._auth_timer = asyncio.create_task(self._close_if_anonymous())
 
     async def _close_if_anonymous(self) -> None:
         await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
         if self.user is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._close(CLOSE_UNAUTHENTICATED)
 
-    async def _authenticated(self, user: User) -> None:
-        await self._join_user_groups(user)
+    async def _authenticated(self, user: User, credential: SocketCredential) -> None:
+        await self._join_user_groups(user, credential)
         await self._send_json(
             {
                 "type": "connected",
@@ -139,16 +233,19 @@ class EventsConsumer(_EventConsumer):
         if kind == "auth" and isinstance(token, str):
             user = await database_sync_to_async(user_for_token)(token)
         if user is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._close(CLOSE_UNAUTHENTICATED)
             return
         if self._auth_timer is not None:
             self._auth_timer.cancel()
-        await self._authenticated(user)
+        assert isinstance(token, str)
+        await self._authenticated(user, SocketCredential("token", token))
 
     async def _subscribe(self, channel: object) -> None:
         assert self.user is not None
         if not isinstance(channel, str):
             await self._error("bad_message", "subscribe needs a channel.")
+            return
+        if channel in MANAGER_CHANNELS and not await self._access_holds():
             return
         check = channel_check(channel, is_manager=self.user.is_manager)
         if not check.ok:
@@ -176,7 +273,9 @@ class EventsConsumer(_EventConsumer):
         await self._send_json({"type": "unsubscribed", "channel": channel})
 
     async def event_message(self, message: dict[str, Any]) -> None:
-        if message["channel"] not in self.subscriptions:
+        if self.closing or message["channel"] not in self.subscriptions:
+            return
+        if message["channel"] in MANAGER_CHANNELS and not await self._access_holds():
             return
         # Serialised once by publish(), not once per socket.
         await self.send(text_data=message["text"])
@@ -197,13 +296,14 @@ class PageConsumer(_EventConsumer):
 
     async def connect(self) -> None:
         self.groups: list[str] = []
-        user = self._session_user()
-        if user is None:
+        signed_in = self._session_user()
+        if signed_in is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        user, credential = signed_in
         # Join every group before accepting: once the page sees the socket open, nothing
         # published for it may be missed.
-        await self._join_user_groups(user)
+        await self._join_user_groups(user, credential)
         if user.is_manager:
             await self._join(MANAGERS_GROUP)
         query = self.scope.get("query_string", b"").decode()
@@ -227,6 +327,10 @@ class PageConsumer(_EventConsumer):
         return
 
     async def event_message(self, message: dict[str, Any]) -> None:
+        if self.closing:
+            return
+        if message["channel"] in MANAGER_CHANNELS and not await self._access_holds():
+            return
         assert self.user is not None
         html = await database_sync_to_async(ui_render)(
             message["event"], self.user, message["data"], self.page

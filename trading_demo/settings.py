@@ -245,6 +245,14 @@ SECURE_CSP = {
 WS_PORT = env.int("WS_PORT", default=0)
 if WS_PORT:
     SECURE_CSP["connect-src"] = [CSP.SELF, f"ws://*:{WS_PORT}", f"wss://*:{WS_PORT}"]
+# The pages' port (`make run`'s PORT): with WS_PORT set, sockets accept pages from it only.
+PAGE_PORT = env.int("PORT", default=8000)
+# How often an open socket re-checks that its user and credential still hold (privileged
+# events are re-checked on every delivery as well), and how many messages a client may send:
+# a token bucket of WS_MESSAGE_BURST refilled at WS_MESSAGE_RATE per second.
+WS_ACCESS_RECHECK_SECONDS = env.float("WS_ACCESS_RECHECK_SECONDS", default=15.0)
+WS_MESSAGE_RATE = env.float("WS_MESSAGE_RATE", default=10.0)
+WS_MESSAGE_BURST = env.int("WS_MESSAGE_BURST", default=100)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -275,6 +283,9 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="trading-demo")
 APPROVAL_TIMEOUT = env.int("APPROVAL_TIMEOUT", default=15 * 60)
 # Where people reach this deployment: links in Slack messages point here.
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Page origins a socket opened with a session cookie may come from, besides its own origin
+# and the pages' port (trading_demo/wsorigin.py).
+WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[PUBLIC_URL, *CSRF_TRUSTED_ORIGINS])
 
 LOGGING = {
     "version": 1,
