@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+import charts
 from metering.selectors import estimate, estimated_monthly_cost, usage_summary
 from metering.services import quota_status
-from trading_demo import charts
 from trading_demo.models import User
 
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+import charts
 from portfolio.ledger import account_ensure
 from portfolio.selectors import (
     PERIODS,
@@ -19,7 +20,6 @@ from portfolio.selectors import (
     sort_positions,
 )
 from portfolio.services import account_reset
-from trading_demo import charts
 from trading_demo.models import User
 
 SORTS = [

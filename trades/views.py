@@ -13,13 +13,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+import charts
 from oversight import client as oversight
 from portfolio.selectors import account_summary
 from trades.api import OrderListCreateApi
 from trades.models import Symbol
 from trades.selectors import candles_for, order_book, orders_for, symbols_list, tape_for
 from trades.services.orders import OrderRequest, order_cancel, order_submit
-from trading_demo import charts
 from trading_demo.errors import DomainError, ValidationFailed
 from trading_demo.models import User
 

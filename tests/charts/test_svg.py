@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trading_demo.charts import (
+from charts import (
     Candle,
     bars_svg,
     candles_svg,
