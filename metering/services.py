@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from metering import client
 from metering.models import Quota, QuotaThreshold, UsageCounter, UsageRecord
+from metering.quota_rules import QuotaState, QuotaThresholds, utilization_pct
 from trading_demo.errors import QuotaExceeded, ValidationFailed
 from trading_demo.models import User
 from trading_demo.realtime import publish
@@ -50,6 +51,9 @@ class QuotaView:
     utilization_pct: Decimal
     state: str
     reset_at: datetime
+    # The counts at which the month turns warning and critical (the page's gauge bands).
+    warning_at: int
+    critical_at: int
 
 
 # Every billable request and every order reads the counter and the limit, and every record
@@ -79,15 +83,9 @@ def _used_and_limit(*, user_id: UUID, month: str) -> tuple[int, int]:
     return int(used or 0), settings.METERING_DEFAULT_QUOTA if limit is None else int(limit)
 
 
-def _state(used: int, limit: int) -> str:
-    if limit == 0 or used >= limit:
-        return "exceeded"
-    share = Decimal(used) / limit * 100
-    if share >= 95:
-        return "critical"
-    if share >= 80:
-        return "warning"
-    return "healthy"
+def _thresholds() -> QuotaThresholds:
+    thresholds: QuotaThresholds = settings.METERING_QUOTA_THRESHOLDS
+    return thresholds
 
 
 def month_key(at: datetime) -> str:
@@ -104,20 +102,22 @@ def quota_status(*, user_id: UUID, at: datetime | None = None) -> QuotaView:
 
 
 def _quota_view(*, used: int, limit: int, reset_at: datetime) -> QuotaView:
-    share = (Decimal(used) / limit * 100) if limit else Decimal(100)
+    rules = _thresholds()
     return QuotaView(
         limit=limit,
         used=used,
         remaining=max(0, limit - used),
-        utilization_pct=share.quantize(Decimal("0.1")),
-        state=_state(used, limit),
+        utilization_pct=utilization_pct(used=used, limit=limit),
+        state=rules.state(used=used, limit=limit),
         reset_at=reset_at,
+        warning_at=rules.starts_at(limit=limit, pct=rules.warning_pct),
+        critical_at=rules.starts_at(limit=limit, pct=rules.critical_pct),
     )
 
 
 def quota_ensure_available(*, user_id: UUID) -> None:
     status = quota_status(user_id=user_id)
-    if status.state == "exceeded":
+    if status.state == QuotaState.EXCEEDED:
         raise QuotaExceeded(
             f"Monthly quota of {status.limit} billable operations used up; it resets "
             f"{status.reset_at:%Y-%m-%d %H:%M} UTC.",
@@ -169,11 +169,7 @@ def _thresholds_check(*, user_id: UUID, used: int, at: datetime) -> None:
     """Announce each threshold reached for the first time this month (QuotaThreshold keeps
     which were; below the lowest threshold this costs nothing more than reading the limit)."""
     _, limit = _used_and_limit(user_id=user_id, month=month_key(at))
-    if not limit:
-        return
-    crossed = [
-        threshold for threshold in settings.METERING_THRESHOLDS if used * 100 >= limit * threshold
-    ]
+    crossed = _thresholds().reached(used=used, limit=limit)
     if not crossed:
         return
     _, end = month_bounds(at)
@@ -193,7 +189,6 @@ def _thresholds_check(*, user_id: UUID, used: int, at: datetime) -> None:
 def _threshold_crossed(*, user_id: UUID, threshold: int, status: QuotaView) -> None:
     from alerts.services import alert_raise
 
-    severity = {80: "medium", 95: "critical", 100: "critical"}.get(threshold, "high")
     message = (
         f"You have used {status.used} of your {status.limit} billable operations this month "
         f"({threshold} %)."
@@ -201,7 +196,7 @@ def _threshold_crossed(*, user_id: UUID, threshold: int, status: QuotaView) -> N
     )
     alert_raise(
         type="quota",
-        severity=severity,
+        severity=_thresholds().severity(threshold),
         message=message,
         owner=User.objects.get(pk=user_id),
         data={"threshold": threshold, "used": status.used, "limit": status.limit},

@@ -9,6 +9,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from metering.quota_rules import QuotaThresholds
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -321,7 +323,9 @@ METERING_PRICES = {
     "api.call": "0.001",
 }
 METERING_DEFAULT_QUOTA = env.int("METERING_DEFAULT_QUOTA", default=10_000)
-METERING_THRESHOLDS = (80, 95, 100)
+# Quota warning and critical thresholds (METERING_QUOTA_WARNING_PCT / _CRITICAL_PCT, 80 and
+# 95): the rule lives in metering/quota_rules.py, which the metering gRPC server reads too.
+METERING_QUOTA_THRESHOLDS = QuotaThresholds.from_env()
 # Alerts at or above this severity go to Slack (and, for a user's own alerts, at or above the
 # user's own Slack preference too).
 ALERTS_SLACK_MIN_SEVERITY = env.str("ALERTS_SLACK_MIN_SEVERITY", default="high")

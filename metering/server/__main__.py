@@ -1,9 +1,10 @@
 """Run the metering service until SIGTERM or SIGINT, then stop gracefully.
 
 Configuration: `METERING_GRPC_URL` (host:port, default 127.0.0.1:50051), `DATA_DIR` (default
-`data/`), `METERING_DEFAULT_QUOTA` (operations per user per month, default 10,000) and
-`METERING_LOG_LEVEL` (default INFO; DEBUG logs every call). `--host`, `--port` and `--data-dir`
-override the environment.
+`data/`), `METERING_DEFAULT_QUOTA` (operations per user per month, default 10,000),
+`METERING_QUOTA_WARNING_PCT` / `METERING_QUOTA_CRITICAL_PCT` (the same quota thresholds the app
+reads, defaults 80 and 95) and `METERING_LOG_LEVEL` (default INFO; DEBUG logs every call).
+`--host`, `--port` and `--data-dir` override the environment.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from metering.quota_rules import QuotaThresholds
 from metering.server.service import serve
 from metering.server.store import DEFAULT_QUOTA, Store
 
@@ -45,7 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     default_quota = int(os.environ.get("METERING_DEFAULT_QUOTA") or DEFAULT_QUOTA)
-    store = Store(args.data_dir / "metering.sqlite3", default_quota=default_quota)
+    try:
+        thresholds = QuotaThresholds.from_env()
+    except ValueError as exc:
+        raise SystemExit(f"metering: {exc}") from None
+    store = Store(
+        args.data_dir / "metering.sqlite3", default_quota=default_quota, thresholds=thresholds
+    )
 
     stopping = threading.Event()
 

@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 
+from metering.quota_rules import QuotaState, QuotaThresholds, utilization_pct
 from metering.server.periods import Period, bounds, month_start, next_month_start
 
 DEFAULT_PRICES = {
@@ -38,7 +39,6 @@ MAX_QUANTITY = 1_000_000
 MAX_ID_LENGTH = 128
 MAX_METADATA_BYTES = 4_096
 OPERATION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-WARNING_PCT, CRITICAL_PCT, EXCEEDED_PCT = 80, 95, 100
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -88,13 +88,6 @@ class EventNotFound(StoreError):
 
 class StatusConflict(StoreError):
     pass
-
-
-class QuotaState(StrEnum):
-    HEALTHY = "healthy"
-    WARNING = "warning"
-    CRITICAL = "critical"
-    EXCEEDED = "exceeded"
 
 
 class EventStatus(StrEnum):
@@ -188,28 +181,16 @@ def _require_id(value: str, field: str) -> str:
     return value
 
 
-def quota_status(*, limit: int, used: int, at: datetime) -> Quota:
-    # States compare exact ratios; the percentage is rounded down so that it never shows
-    # "80.0" next to a healthy state.
-    if limit == 0:
-        pct = Decimal("100.0")
-        state = QuotaState.EXCEEDED
-    else:
-        pct = (Decimal(used) * 100 / limit).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-        if used * 100 >= limit * EXCEEDED_PCT:
-            state = QuotaState.EXCEEDED
-        elif used * 100 >= limit * CRITICAL_PCT:
-            state = QuotaState.CRITICAL
-        elif used * 100 >= limit * WARNING_PCT:
-            state = QuotaState.WARNING
-        else:
-            state = QuotaState.HEALTHY
+def quota_status(
+    *, limit: int, used: int, at: datetime, thresholds: QuotaThresholds | None = None
+) -> Quota:
+    rules = thresholds or QuotaThresholds()
     return Quota(
         limit=limit,
         used=used,
         remaining=max(limit - used, 0),
-        utilization_pct=pct,
-        state=state,
+        utilization_pct=utilization_pct(used=used, limit=limit),
+        state=rules.state(used=used, limit=limit),
         reset_at=next_month_start(at),
     )
 
@@ -224,11 +205,13 @@ class Store:
         path: Path,
         *,
         default_quota: int = DEFAULT_QUOTA,
+        thresholds: QuotaThresholds | None = None,
         busy_timeout: float = 5.0,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.path = path
         self.default_quota = default_quota
+        self.thresholds = thresholds or QuotaThresholds()
         self.busy_timeout = busy_timeout
         self.clock = clock
         self._local = threading.local()
@@ -478,4 +461,4 @@ class Store:
                 EventStatus.FAILED.value,
             ),
         ).fetchone()
-        return quota_status(limit=limit, used=int(used), at=at)
+        return quota_status(limit=limit, used=int(used), at=at, thresholds=self.thresholds)
