@@ -8,3 +8,6 @@ class TradingDemoConfig(AppConfig):
 
     def ready(self) -> None:
         from trading_demo import schema, ui  # noqa: F401  (registers renderers, schema extensions)
+        from trading_demo.logs import configure_structlog
+
+        configure_structlog()
