@@ -439,13 +439,22 @@ def _system_up(check: str, detail: str, *, seen_down: bool) -> Alert | None:
             down.save(update_fields=["acknowledged_at"])
             _publish_acknowledged(down)
             data["down_since"] = down.created_at.isoformat()
+        # One "back up" per outage: keyed on the outage's own alert (a manager may have
+        # acknowledged it already), so a second outage's recovery is never taken for the
+        # first one's still-unread notice, while two processes seeing the same recovery still
+        # raise it once.
+        outage = down or (
+            Alert.objects.filter(audience=Audience.MANAGERS, dedupe_key=f"system:{check}")
+            .order_by("-created_at")
+            .first()
+        )
         return alert_raise(
             type=AlertType.SYSTEM,
             severity=Severity.LOW,
             message=f"{check} is back up",
             to_managers=True,
             data=data,
-            dedupe_key=f"system:{check}:recovered",
+            dedupe_key=f"system:{check}:recovered:{outage.pk if outage else 'unrecorded'}",
             # Whoever was told it went down on Slack is told it is back.
             notify_slack=severity_at_least(Severity.HIGH, slack_min_severity()),
         )

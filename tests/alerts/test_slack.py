@@ -224,3 +224,38 @@ def test_a_reply_whose_response_url_expired_is_dropped_not_retried(slack):
     assert not SlackMessage.objects.filter(pk=reply.pk).exists()
     kept = SlackMessage.objects.get(pk=fresh.pk)
     assert kept.attempts == 1 and kept.delivered_at is None  # still within 30 min: retried
+
+
+def back_up_notices(slack) -> list[str]:
+    return [m["text"] for m in slack.received if m["text"].endswith("metering is back up")]
+
+
+def test_every_outage_gets_its_back_up_notice_on_slack(slack, manager):
+    """The first outage's "back up" alert is still unread when the second outage ends: the
+    second recovery is news all the same."""
+    for _ in range(2):
+        system_health_report(check="metering", ok=False, detail="UNAVAILABLE")
+        system_health_report(check="metering", ok=True, detail="SERVING")
+        call_command("deliver_slack", "--once")
+
+    down = [m for m in slack.received if "metering is down" in m["text"]]
+    assert len(down) == 2
+    assert len(back_up_notices(slack)) == 2
+    recovered = Alert.objects.filter(message="metering is back up")
+    assert recovered.count() == 2 and recovered.filter(acknowledged_at__isnull=True).count() == 2
+
+
+def test_one_recovery_seen_by_two_processes_is_one_notice(slack, manager):
+    from django.core.cache import cache
+
+    from alerts.services import HEALTH_CACHE_PREFIX
+
+    system_health_report(check="metering", ok=False, detail="UNAVAILABLE")
+    system_health_report(check="metering", ok=True, detail="SERVING")
+    # Another process that last saw it down reports the same recovery.
+    cache.set(HEALTH_CACHE_PREFIX + "metering", False)
+    system_health_report(check="metering", ok=True, detail="SERVING")
+    call_command("deliver_slack", "--once")
+
+    assert len(back_up_notices(slack)) == 1
+    assert Alert.objects.filter(message="metering is back up").count() == 1
