@@ -17,6 +17,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from trading_demo.errors import DomainError, NotFound
+from trading_demo.logins import LOCKOUT_STATUS, is_locked_out, lockout_error
 from trading_demo.models import Role, Severity, Theme, User
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import AdminWritesManagerReads, IsAdmin
@@ -75,12 +76,16 @@ class LoginApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # authenticate() runs axes' lockout check first (trading_demo/logins.py).
         user = authenticate(
             request,
             username=data.validated_data["email"].lower(),
             password=data.validated_data["password"],
         )
         if user is None:
+            if is_locked_out(request):
+                body, headers = lockout_error(request)
+                return Response(body, status=LOCKOUT_STATUS, headers=headers)
             raise NotAuthenticated("Wrong email or password.")
         return Response({**_tokens_for(user), "user": UserOutput(user).data})
 

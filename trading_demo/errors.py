@@ -110,7 +110,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        body = error_body("not_authenticated", str(exc.detail))
+        body = error_body("not_authenticated", _auth_message(exc.detail))
         return Response(body, status=status.HTTP_401_UNAUTHORIZED, headers=_auth_header(context))
     if isinstance(exc, exceptions.PermissionDenied):
         return Response(error_body("permission_denied", str(exc.detail)), status=403)
@@ -137,6 +137,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         error_body("server_error", "An unexpected error occurred; it has been logged."),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def _auth_message(detail: Any) -> str:
+    # simplejwt's InvalidToken carries a dict (detail, code, messages); str() of it is a repr.
+    if isinstance(detail, dict):
+        return str(detail.get("detail") or "Invalid credentials.")
+    return str(detail)
 
 
 def _auth_header(context: dict[str, Any]) -> dict[str, str]:

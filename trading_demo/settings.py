@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from metering.quota_rules import QuotaThresholds
+from trading_demo.clientip import parse_networks
 from trading_demo.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_htmx",
+    "axes",
     "trading_demo",
     "trades",
     "portfolio",
@@ -68,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "trading_demo.throttling.RateLimitHeadersMiddleware",
+    # Last, as axes asks: it turns a locked-out sign-in page into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trading_demo.urls"
@@ -144,6 +149,37 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# axes' backend first: it refuses a locked-out account or address before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Brute-force protection on every sign-in path (trading_demo/logins.py): LOGIN_FAILURE_LIMIT
+# failed passwords per account, and separately per client address, lock that account or address
+# for LOGIN_COOLOFF_MINUTES.
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "trading_demo.clientip.client_address"
+AXES_USERNAME_CALLABLE = "trading_demo.logins.login_account"
+AXES_LOCKOUT_CALLABLE = "trading_demo.logins.lockout_response"
+AXES_HANDLER = "trading_demo.logins.AuditedAxesHandler"
+# A success must not wipe the address's failures: an attacker holding one real account could
+# otherwise sign in to it between guesses at others.
+AXES_RESET_ON_SUCCESS = False
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
+# Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges). Empty: the peer's own
+# address is the client's, whatever headers it sends (trading_demo/clientip.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+try:
+    parse_networks(TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -277,7 +313,8 @@ if HTTPS:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_SSL_REDIRECT_EXEMPT = [r"^healthz$"]
+    # The container's HEALTHCHECK asks over plain HTTP from inside; a redirect would fail it.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 METERING_GRPC_URL = env.str("METERING_GRPC_URL", default="127.0.0.1:50051")
 OVERSIGHT_GRPC_URL = env.str("OVERSIGHT_GRPC_URL", default="127.0.0.1:50052")

@@ -245,3 +245,37 @@ def test_unexpected_error_is_500_in_shared_shape(client_for, trader, monkeypatch
     assert response.status_code == 500
     assert response.json()["error"] == "server_error"
     assert "disk on fire" not in response.content.decode()
+
+
+def _tampered(token: str) -> str:
+    header, payload, signature = token.split(".")
+    # Flip one character of the signature: the token no longer verifies.
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    return f"{header}.{payload}.{flipped}"
+
+
+@pytest.mark.parametrize(
+    "credential",
+    ["tampered_jwt", "garbage_jwt", "unknown_api_token"],
+)
+def test_bad_token_is_401_with_a_plain_message(api, trader, credential):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    raw = {
+        "tampered_jwt": _tampered(str(RefreshToken.for_user(trader).access_token)),
+        "garbage_jwt": "not.a.jwt",
+        "unknown_api_token": "td_" + "x" * 40,
+    }[credential]
+    response = api.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) == {"error", "message", "details"}
+    assert body["error"] == "not_authenticated"
+    assert body["details"] == {}
+    # A sentence for a person, not a Python repr of DRF's ErrorDetail.
+    for leak in ("ErrorDetail", "{", "'detail'", "string="):
+        assert leak not in body["message"]
+    assert body["message"] in (
+        "Given token not valid for any token type",
+        "Invalid or revoked API token.",
+    )
