@@ -1,14 +1,16 @@
-"""The one module that talks to Slack: an incoming webhook (`SLACK_WEBHOOK_URL`; empty = Slack
-is off). Callers never post directly from a request: they enqueue (`alerts.services.
-slack_enqueue`) and the `deliver_slack` worker posts with `slack_post`."""
+"""The one module that posts to Slack: an incoming webhook (`SLACK_WEBHOOK_URL`; empty = Slack
+is off) or a button click's `response_url`, through slack-sdk's `WebhookClient`. Callers never
+post directly from a request: they enqueue (`alerts.services.slack_enqueue`) and the
+`deliver_slack` worker posts with `slack_post`."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-import requests
 from django.conf import settings
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
 
 from trading_demo.models import Severity
 
@@ -27,26 +29,41 @@ def slack_enabled() -> bool:
     return bool(settings.SLACK_WEBHOOK_URL)
 
 
+def _retry_after(headers: dict[str, Any]) -> float | None:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
 def slack_post(payload: dict[str, Any], *, url: str = "") -> None:
     """Post one message to `url` (default: the webhook); raises SlackError unless Slack
-    answered 2xx."""
+    answered 2xx.
+
+    Of slack-sdk's retry handlers only the connection-reset one runs here (one quick retry of
+    a dropped connection): 5xx and 429 go back to the outbox, which retries with its own
+    backoff and honours Retry-After without holding the worker in a sleep."""
     url = url or settings.SLACK_WEBHOOK_URL
     if not url:
         raise SlackError("Slack is not configured (SLACK_WEBHOOK_URL is empty).")
+    client = WebhookClient(
+        url,
+        timeout=TIMEOUT_SECONDS,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
     try:
-        response = requests.post(url, json=payload, timeout=TIMEOUT_SECONDS)
-    except requests.RequestException as exc:
+        response = client.send_dict(payload)
+    except Exception as exc:  # urllib's URLError, timeouts, refused connections
         raise SlackError(f"{type(exc).__name__}: {exc}") from exc
     if 200 <= response.status_code < 300:
         return
-    retry_after = None
-    if response.status_code == 429:
-        try:
-            retry_after = float(response.headers.get("Retry-After", ""))
-        except ValueError:
-            retry_after = None
+    retry_after = _retry_after(response.headers) if response.status_code == 429 else None
     raise SlackError(
-        f"Slack answered {response.status_code}: {response.text[:200]}", retry_after=retry_after
+        f"Slack answered {response.status_code}: {str(response.body)[:200]}",
+        retry_after=retry_after,
     )
 
 

@@ -30,11 +30,17 @@ class SlackStandIn:
         self.received_at: list[tuple[str, dict[str, Any]]] = []
         self.down = False
         self.status_when_down = 500
+        self.drop_next = 0  # connections to hang up on without an answer, like a reset
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if stand_in.drop_next:
+                    stand_in.drop_next -= 1
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 if stand_in.down:
                     self.send_response(stand_in.status_when_down)
                     self.send_header("Retry-After", "120")
