@@ -85,7 +85,8 @@ class Daphne:
             if self.process.poll() is not None:
                 raise RuntimeError(f"daphne exited early; see {self.log.name}")
             try:
-                requests.get(self.url + "/login/", timeout=1)
+                # No redirects: under HTTPS=1 /login/ points at https, which this port is not.
+                requests.get(self.url + "/login/", timeout=1, allow_redirects=False)
                 return
             except requests.ConnectionError:
                 time.sleep(0.1)
