@@ -176,6 +176,8 @@ class ApiTokenOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     hint = serializers.CharField()
+    # The token as an Alpaca key pair: `key_id` here, `secret_key` (= `token`) only at creation.
+    key_id = serializers.CharField()
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
 
@@ -197,7 +199,7 @@ class ApiTokenListCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, key = api_token_create(user=request.user, name=data.validated_data["name"])  # type: ignore[arg-type]
-        body = {**ApiTokenOutput(token).data, "token": key}
+        body = {**ApiTokenOutput(token).data, "token": key, "secret_key": key}
         return Response(body, status=status.HTTP_201_CREATED)
 
 

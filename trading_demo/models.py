@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -111,6 +112,23 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    # The public half of the token as an Alpaca key pair (`APCA-API-KEY-ID`); the secret half
+    # is the key itself. Derived from the id, so nothing new is stored.
+    KEY_ID_PREFIX = "PK"
+
+    @property
+    def key_id(self) -> str:
+        return self.KEY_ID_PREFIX + self.id.hex.upper()
+
+    @classmethod
+    def token_id_of(cls, key_id: str) -> uuid.UUID | None:
+        if not key_id.startswith(cls.KEY_ID_PREFIX):
+            return None
+        try:
+            return uuid.UUID(hex=key_id.removeprefix(cls.KEY_ID_PREFIX))
+        except ValueError:
+            return None
 
 
 class RelayEvent(models.Model):

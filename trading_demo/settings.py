@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"SeverityEnum": "trading_demo.models.Severity"},
+    # The Alpaca routes (/v2/) have their own document at /v2/schema/.
+    "PREPROCESSING_HOOKS": ["trading_demo.alpaca.schema.exclude_v2"],
 }
 
 # Content Security Policy: no inline scripts or styles anywhere (htmx's own indicator styles are

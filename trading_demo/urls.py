@@ -17,6 +17,7 @@ from portfolio import views as portfolio_views
 from trades import urls as trades_urls
 from trades import views as trades_views
 from trading_demo import api, views
+from trading_demo.alpaca import urls as alpaca_urls
 
 api_patterns = [
     path("auth/login", api.LoginApi.as_view(), name="api-login"),
@@ -74,4 +75,18 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
     path("api/", include(api_patterns)),
+    # Alpaca's Trading API and market-data routes (trading_demo/alpaca/).
+    path(
+        "v2/",
+        include(
+            (
+                [
+                    *alpaca_urls.urlpatterns,
+                    *alpaca_urls.docs_urlpatterns,
+                    *alpaca_urls.fallback_urlpatterns,
+                ],
+                "alpaca",
+            )
+        ),
+    ),
 ]

@@ -114,7 +114,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         context["token_error"] = exc.message
     else:
-        context["new_token"] = {"name": token.name, "key": key}
+        context["new_token"] = {"name": token.name, "key": key, "key_id": token.key_id}
     if request.htmx:  # type: ignore[attr-defined]
         return render(
             request, "trading_demo/settings.html#tokens", _settings_context(user, **context)

@@ -167,10 +167,17 @@ def order_replace(
     return result
 
 
-def position_close(*, user: User, symbol: str) -> SubmitResult:
+def position_close(
+    *,
+    user: User,
+    symbol: str,
+    quantity: int | None = None,
+    percentage: Decimal | None = None,
+) -> SubmitResult:
     """Sell the whole free quantity of a position at market (a DAY market order through the
-    ordinary intake: scored, and held for approval when it is large). Shares held by open sell
-    orders stay with them."""
+    ordinary intake: scored, and held for approval when it is large), or `quantity` shares of
+    it, or `percentage` of the held shares (rounded down to whole shares). Shares held by open
+    sell orders stay with them."""
     position = (
         Position.objects.filter(account__user=user, symbol_id=symbol, quantity__gt=0)
         .only("quantity", "reserved_quantity")
@@ -185,13 +192,34 @@ def position_close(*, user: User, symbol: str) -> SubmitResult:
             "them first.",
             details={"held_quantity": position.quantity, "available_quantity": 0},
         )
+    selling = free
+    if percentage is not None:
+        if not 0 < percentage <= 100:
+            raise ValidationFailed(
+                "percentage: more than 0 and at most 100.", details={"percentage": ["0-100"]}
+            )
+        selling = int(position.quantity * percentage / 100)
+        if selling < 1:
+            raise ValidationFailed(
+                f"percentage: {percentage} % of {position.quantity} shares is less than one.",
+                details={"percentage": ["less than one share"]},
+            )
+    elif quantity is not None:
+        if quantity < 1:
+            raise ValidationFailed("qty: at least 1.", details={"qty": ["at least 1"]})
+        selling = quantity
+    if selling > free:
+        raise InsufficientPosition(
+            f"insufficient qty available for order (requested: {selling}, available: {free})",
+            details={"held_quantity": position.quantity, "available_quantity": free},
+        )
     return order_submit(
         user=user,
         request=OrderRequest(
             symbol=symbol,
             side=Side.SELL,
             order_type=OrderType.MARKET,
-            quantity=free,
+            quantity=selling,
             time_in_force=TimeInForce.DAY,
             client_order_id=_auto_client_order_id(),
         ),
