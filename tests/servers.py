@@ -4,6 +4,7 @@ each started on a free port with the test database and stopped at the end."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -99,6 +100,82 @@ class Daphne:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+class Granian:
+    """The `web` process of `make run`: Granian's WSGI workers on a free port, on the test
+    database. start() again (after kill()) serves the same port, as the supervisor would."""
+
+    def __init__(self, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.env = child_env(**(extra_env or {}))
+        self.log_path = ROOT / "data" / f"granian-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "granian",
+                    "--interface",
+                    "wsgi",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                    "--blocking-threads",
+                    "4",
+                    "--respawn-failed-workers",
+                    "--log-level",
+                    "warning",
+                    "trading_demo.wsgi:application",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"granian exited early; see {self.log_path}")
+            try:
+                if requests.get(self.url + "/login/", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"granian did not start in time; see {self.log_path}")
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the main process and its workers, mid-request."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
 
 
 def browser_session(base_url: str, email: str, password: str) -> requests.Session:

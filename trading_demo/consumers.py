@@ -17,6 +17,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from trading_demo.authentication import user_for_token
+from trading_demo.metrics import socket_event
 from trading_demo.models import User
 from trading_demo.realtime import (
     MANAGER_CHANNELS,
@@ -79,6 +80,7 @@ class _EventConsumer(AsyncWebsocketConsumer):
     _bucket: TokenBucket | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
+        socket_event(message["type"])  # the open-sockets gauge (trading_demo/metrics.py)
         handler = getattr(self, message["type"].replace(".", "_"), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

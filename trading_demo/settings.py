@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "trading_demo.metrics.MetricsMiddleware",
     "trading_demo.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -329,6 +330,11 @@ PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Page origins a socket opened with a session cookie may come from, besides its own origin
 # and the pages' port (trading_demo/wsorigin.py).
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[PUBLIC_URL, *CSRF_TRUSTED_ORIGINS])
+
+# /metrics answers staff sessions, and scrapers sending `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters.")
 
 # One JSON object per line in production; a readable line under DEBUG (LOG_FORMAT overrides).
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")

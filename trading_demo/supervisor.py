@@ -13,10 +13,15 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client import multiprocess
 
 RESTART_DELAYS = (1, 2, 5, 10, 30)
 STABLE_AFTER_SECONDS = 60
 STOP_GRACE_SECONDS = 10
+ROOT = Path(__file__).resolve().parent.parent
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass
@@ -158,6 +163,8 @@ def _watch(child: Child, now: float, selector: selectors.BaseSelector) -> None:
         child.failures += 1
         child.restart_at = now + delay
         say(child.name, f"exited with code {code}; restarting in {delay} s")
+        if os.environ.get(METRICS_ENV):  # its gauges (open sockets) died with it
+            multiprocess.mark_process_dead(process.pid)
         return
     if now >= child.restart_at:
         child.start()
@@ -165,7 +172,21 @@ def _watch(child: Child, now: float, selector: selectors.BaseSelector) -> None:
         selector.register(child.process.stdout, selectors.EVENT_READ, child)
 
 
+def metrics_dir_prepare() -> Path:
+    """Every child counts its metrics into files here (prometheus-client's multiprocess mode),
+    so a scrape answered by any web worker sums all of them (trading_demo/metrics.py). The
+    files of an earlier run go: their processes are gone."""
+    data_dir = Path(os.environ.get("DATA_DIR") or ROOT / "data")
+    path = Path(os.environ.get(METRICS_ENV) or data_dir / "prometheus")
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ[METRICS_ENV] = str(path)
+    return path
+
+
 def main() -> int:
+    metrics_dir_prepare()
     return run(processes())
 
 

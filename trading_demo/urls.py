@@ -16,7 +16,7 @@ from portfolio import urls as portfolio_urls
 from portfolio import views as portfolio_views
 from trades import urls as trades_urls
 from trades import views as trades_views
-from trading_demo import api, views
+from trading_demo import api, metrics, views
 from trading_demo.alpaca import urls as alpaca_urls
 
 api_patterns = [
@@ -72,6 +72,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
     path("api/", include(api_patterns)),
