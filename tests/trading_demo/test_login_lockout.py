@@ -201,3 +201,20 @@ def test_locked_out_page_is_readable_and_links_back(trader: User, settings) -> N
     html = response.content.decode()
     assert 'role="alert"' in html
     assert 'href="/login/"' in html
+
+
+def test_ordinary_authenticated_requests_run_no_lockout_queries(client_for, trader, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # Even with the address locked, signed-in clients carry on, and nothing of axes is read.
+    guesser = Client()
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        attempt(guesser, API, f"nobody{n}@example.com", "wrong")
+    session = Client()
+    session.force_login(trader)
+    with CaptureQueriesContext(connection) as queries:
+        assert client_for(trader).get("/api/auth/me").status_code == 200
+        assert session.get("/api/auth/me").status_code == 200
+    assert queries.captured_queries
+    assert not [q["sql"] for q in queries.captured_queries if "axes_" in q["sql"]]
