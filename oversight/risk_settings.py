@@ -19,6 +19,7 @@ from oversight.services.rules import risk_config_set, trading_state_set
 from trading_demo.errors import DomainError
 from trading_demo.models import Role
 from trading_demo.pages import manager_required
+from trading_demo.selectors import user_name
 
 BAND_FIELDS = ("notional_bands", "position_bands", "volatility_bands")
 NUMBER_FIELDS = (
@@ -130,6 +131,12 @@ def risk_settings(request: HttpRequest) -> HttpResponse:
             status = exc.status_code
     context = {
         "settings": current,
+        "state_changed_by": user_name(user_id=current.trading_state_changed_by)
+        if current.trading_state_changed_by
+        else "",
+        "config_updated_by": user_name(user_id=current.config_updated_by)
+        if current.config_updated_by
+        else "",
         "config_form": config_form,
         "state_form": state_form,
         "is_admin": is_admin,

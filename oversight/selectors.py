@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
+from oversight import client as oversight
 from oversight.models import ApprovalRequest, ApprovalState
 from trading_demo.models import User
 
@@ -55,3 +57,24 @@ def recent_decisions(*, user: User, limit: int = 20) -> list[ApprovalRequest]:
         .exclude(state=ApprovalState.PENDING)
         .order_by("-decided_at", "-created_at")[:limit]
     )
+
+
+TRADING_STATE_CACHE_KEY = "oversight:trading_state"
+TRADING_STATE_CACHE_SECONDS = 5
+
+
+def trading_state_now() -> str | None:
+    """The kill switch as the pages show it (ACTIVE, REDUCING, HALTED), or None while the
+    oversight service cannot say. Cached for a few seconds: every page shows it, and one
+    page view must not cost a gRPC round trip; a change made here clears the cache
+    (oversight/services/rules.py)."""
+    state = cache.get(TRADING_STATE_CACHE_KEY)
+    if state is None:
+        try:
+            state = oversight.get_risk_config().trading_state.value
+        except oversight.OversightUnavailable:
+            # Remembered too ("" = unknown): a service that is down must not cost every page
+            # the call's deadline. The footer's status lights say that it is down.
+            state = ""
+        cache.set(TRADING_STATE_CACHE_KEY, state, TRADING_STATE_CACHE_SECONDS)
+    return str(state) or None

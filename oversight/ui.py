@@ -8,7 +8,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from oversight.models import DecisionChannel
+from oversight.models import ApprovalState, DecisionChannel
 from oversight.views import PAGE, queue_context, recent_context
 from trading_demo.models import User
 from trading_demo.realtime import ui_renderer
@@ -26,6 +26,11 @@ def approvals_refresh(user: User, data: dict[str, Any]) -> str:
         # htmx then drops the response's out-of-band parts.
         return ""
     oob = {"oob": True}
-    return render_to_string(f"{PAGE}#queue", queue_context(user) | oob) + render_to_string(
+    html = render_to_string(f"{PAGE}#queue", queue_context(user) | oob) + render_to_string(
         f"{PAGE}#recent", recent_context(user) | oob
     )
+    if data.get("state") == ApprovalState.PENDING:
+        # A new request: the notice of the manager's last decision ("Approved …") is about
+        # another order, and would read as if it were about this one.
+        html += render_to_string(f"{PAGE}#decision-result", oob)
+    return html

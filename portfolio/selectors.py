@@ -283,18 +283,24 @@ def performance(*, user: User, period: str, now: datetime | None = None) -> Perf
     # Never before the account existed: there is nothing to measure there.
     start = max(now - length, account.created_at) if length else account.created_at
     before = EquitySnapshot.objects.filter(account=account, at__lte=start).order_by("-at").first()
+    # The latest snapshots when there are more than the bound: the end of the period is what
+    # the trader is looking at.
     snapshots = list(
         EquitySnapshot.objects.filter(account=account, at__gt=start, at__lte=now)
-        .order_by("at")
+        .order_by("-at")
         .values_list("at", "equity")[:MAX_SNAPSHOTS]
-    )
+    )[::-1]
     start_equity = (
         before.equity if before else (snapshots[0][1] if snapshots else account.starting_cash)
     )
     points = [(start, start_equity), *snapshots, (now, summary.equity)]
     curve = resample(points, interval)[-MAX_CURVE_POINTS:]
     values = [value for _, value in curve]
-    worst, drawdown_series = max_drawdown(values)
+    _, drawdown_series = max_drawdown(values)
+    # The largest fall is measured on every snapshot, not on the sampled closes: a dip inside
+    # one sampling interval is real, and a longer period (sampled more coarsely) must never
+    # report less drawdown than a shorter one inside it.
+    worst, _ = max_drawdown([value for _, value in points])
     volatility, sharpe = volatility_and_sharpe(values, interval)
 
     realized = RealizedTrade.objects.filter(
@@ -323,7 +329,7 @@ def performance(*, user: User, period: str, now: datetime | None = None) -> Perf
         start_equity=start_equity,
         end_equity=summary.equity,
         return_pct=pct(summary.equity - start_equity, start_equity),
-        realized_pnl=Decimal(stats["total"] or 0),
+        realized_pnl=Decimal(stats["total"] or 0).quantize(CENT),
         unrealized_pnl=summary.unrealized_pnl,
         max_drawdown_pct=worst,
         volatility_pct=volatility,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from trading_demo.models import ApiToken, User
@@ -17,3 +18,15 @@ def users_list(*, role: str | None = None) -> QuerySet[User]:
     if role:
         users = users.filter(role=role)
     return users
+
+
+def user_name(*, user_id: str) -> str:
+    """How a page names a user it knows only by id (the oversight service records actors by
+    id): their display name, else their email; an id of no user here is shown as it is."""
+    try:
+        user = User.objects.filter(pk=user_id).only("display_name", "email").first()
+    except (ValueError, ValidationError):
+        user = None
+    if user is None:
+        return str(user_id)
+    return user.display_name or user.email

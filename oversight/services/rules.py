@@ -7,9 +7,12 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from django.core.cache import cache
+
 from alerts.models import AlertType
 from alerts.services import alert_raise
 from oversight import client as oversight
+from oversight.selectors import TRADING_STATE_CACHE_KEY
 from trading_demo.errors import Forbidden, ValidationFailed
 from trading_demo.models import AuditEvent, Role, Severity, User
 
@@ -42,6 +45,7 @@ def trading_state_set(*, actor: User, state: str) -> oversight.RiskSettings:
             details={"state": ["invalid choice"]},
         )
     saved = oversight.set_trading_state(state=state, actor=actor.pk)
+    cache.delete(TRADING_STATE_CACHE_KEY)  # every page's banner shows the new state at once
     _settings_audit(actor=actor, action="risk.trading_state_changed", data={"state": state})
     alert_raise(
         type=AlertType.RISK,

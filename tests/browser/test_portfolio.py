@@ -55,7 +55,11 @@ def relay():
 
 
 def money(text: str) -> Decimal:
-    return Decimal(text.split("(")[0].replace("$", "").replace(",", "").strip())
+    return Decimal(text.split("(")[0].replace("$", "").replace(",", "").replace("+", "").strip())
+
+
+def money_text(amount: Decimal) -> str:
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
 
 
 def test_positions_move_with_the_market_and_agree_with_the_pnl_card(
@@ -84,7 +88,8 @@ def test_positions_move_with_the_market_and_agree_with_the_pnl_card(
     expect(row.get_by_test_id("mark")).to_have_text(str(moved.last_price))
     unrealised = (moved.last_price * 40 - Decimal("4000.00")).quantize(Decimal("0.01"))
     card = page.get_by_test_id("pnl-card")
-    expect(card.get_by_test_id("pnl-unrealised")).to_have_text(f"{unrealised:,.2f}")
+    sign = "+" if unrealised > 0 else ""
+    expect(card.get_by_test_id("pnl-unrealised")).to_have_text(f"{sign}{money_text(unrealised)}")
     cells = [money(row.get_by_test_id("unrealised").inner_text())]
     cells.append(money(page.locator("#pos-BOLT").get_by_test_id("unrealised").inner_text()))
     assert sum(cells) == money(card.get_by_test_id("pnl-unrealised").inner_text())

@@ -99,3 +99,20 @@ def test_the_page_says_when_the_service_is_down(client, manager, oversight_setti
     response = client.get("/risk/")
     assert response.status_code == 503
     assert "unavailable" in response.content.decode()
+
+
+def test_a_halt_is_on_every_page_and_names_who_set_it(client, admin_user, trader):
+    client.force_login(admin_user)
+    client.post("/risk/", {"state": "HALTED"})
+    page = client.get("/risk/").content.decode()
+    assert str(admin_user.pk) not in page
+    assert f"set by {admin_user.display_name or admin_user.email}" in page
+    client.force_login(trader)
+    banner = client.get("/portfolio/").content.decode()
+    assert 'data-testid="trading-state-banner"' in banner
+    assert "Trading is halted" in banner
+
+    client.force_login(admin_user)
+    client.post("/risk/", {"state": "ACTIVE"})
+    client.force_login(trader)
+    assert 'data-testid="trading-state-banner"' not in client.get("/portfolio/").content.decode()
