@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -20,9 +21,10 @@ from metering.selectors import (
     usage_records_for_month,
     usage_summary,
 )
-from metering.services import quota_ensure_available, quota_status, usage_record
+from metering.services import quota_status, usage_track
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
+from trading_demo.permissions import CanTrade
 
 OPERATIONS = list(settings.METERING_PRICES)
 
@@ -129,6 +131,7 @@ class TrackApi(APIView):
     """Record a billable operation for yourself (scripts that meter their own work)."""
 
     billable = {"POST": ""}  # the tracked operation is the charge
+    permission_classes = [CanTrade]  # viewers never write
 
     class InputSerializer(serializers.Serializer):
         operation = serializers.ChoiceField(choices=OPERATIONS)
@@ -138,8 +141,7 @@ class TrackApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        quota_ensure_available(user_id=_uid(request))
-        record = usage_record(user_id=_uid(request), **data.validated_data)
+        record = usage_track(user=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(
             {
                 "event_id": str(record.pk),
@@ -176,6 +178,30 @@ class EstimateApi(APIView):
         )
 
 
+STATEMENT_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+FIRST_STATEMENT_MONTH = (1970, 1)
+
+
+def _statement_month(raw: str | None) -> datetime:
+    """The first instant of the month `raw` names (YYYY-MM, ASCII digits), from 1970-01 to the
+    current month: later months have no statement yet, and the month after 9999-12 cannot be
+    written as a date at all. Anything else is a 400, never a 500."""
+    now = datetime.now(UTC)
+    if not raw:
+        return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    match = STATEMENT_MONTH.fullmatch(raw)
+    if match is None or not 1 <= int(match[2]) <= 12:
+        raise ValidationFailed(
+            "month: use YYYY-MM, for example 2026-01.", details={"month": ["invalid"]}
+        )
+    month = (int(match[1]), int(match[2]))
+    if not FIRST_STATEMENT_MONTH <= month <= (now.year, now.month):
+        raise ValidationFailed(
+            f"month: statements cover 1970-01 to {now:%Y-%m}.", details={"month": ["out of range"]}
+        )
+    return datetime(*month, 1, tzinfo=UTC)
+
+
 class StatementApi(APIView):
     """One month's usage records as CSV (`?month=YYYY-MM`, default this month)."""
 
@@ -186,13 +212,7 @@ class StatementApi(APIView):
         responses={(200, "text/csv"): str},
     )
     def get(self, request: Request) -> Any:
-        raw = request.query_params.get("month")
-        try:
-            month = (
-                datetime.strptime(raw, "%Y-%m").replace(tzinfo=UTC) if raw else datetime.now(UTC)
-            )
-        except ValueError:
-            raise ValidationFailed("month: use YYYY-MM.", details={"month": ["invalid"]}) from None
+        month = _statement_month(request.query_params.get("month"))
         records = usage_records_for_month(user_id=_uid(request), month_start=month)
         return csv_response(
             f"usage-{month:%Y-%m}.csv",

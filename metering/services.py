@@ -17,7 +17,7 @@ from django.utils import timezone
 from metering import client
 from metering.models import Quota, QuotaThreshold, UsageCounter, UsageRecord
 from metering.quota_rules import QuotaState, QuotaThresholds, utilization_pct
-from trading_demo.errors import QuotaExceeded, ValidationFailed
+from trading_demo.errors import Forbidden, QuotaExceeded, ValidationFailed
 from trading_demo.models import User
 from trading_demo.realtime import publish
 
@@ -118,25 +118,37 @@ def _quota_view(*, used: int, limit: int, reset_at: datetime) -> QuotaView:
 def quota_ensure_available(*, user_id: UUID) -> None:
     status = quota_status(user_id=user_id)
     if status.state == QuotaState.EXCEEDED:
-        raise QuotaExceeded(
-            f"Monthly quota of {status.limit} billable operations used up; it resets "
-            f"{status.reset_at:%Y-%m-%d %H:%M} UTC.",
-            details={
-                "limit": status.limit,
-                "used": status.used,
-                "reset_at": status.reset_at.isoformat(),
-            },
-        )
+        raise _quota_exceeded(limit=status.limit, used=status.used, reset_at=status.reset_at)
+
+
+def _quota_exceeded(*, limit: int, used: int, reset_at: datetime) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"Monthly quota of {limit} billable operations used up; it resets "
+        f"{reset_at:%Y-%m-%d %H:%M} UTC.",
+        details={"limit": limit, "used": used, "reset_at": reset_at.isoformat()},
+    )
 
 
 def usage_record(
-    *, user_id: UUID, operation: str, quantity: int = 1, metadata: dict[str, Any] | None = None
+    *,
+    user_id: UUID,
+    operation: str,
+    quantity: int = 1,
+    metadata: dict[str, Any] | None = None,
+    within_quota: bool = False,
 ) -> UsageRecord:
     """Record a billable operation in the caller's transaction, count it in the month's
-    counter, and announce a quota threshold the first time this month it is crossed."""
+    counter, and announce a quota threshold the first time this month it is crossed.
+
+    `within_quota`: refuse with QuotaExceeded when this record takes the month past the limit.
+    The counter's UPDATE queues concurrent writers on its row, so each sees the total with the
+    others' records in it: a check made before the work (`quota_ensure_available`) can be
+    passed by several requests at once, this one cannot."""
     price = unit_price(operation)
-    # Part of the caller's transaction when there is one (no savepoint of its own to pay for).
-    with transaction.atomic(savepoint=False):
+    # Part of the caller's transaction when there is one (no savepoint of its own to pay for);
+    # a refusal undoes only its own record and leaves the caller's transaction usable (the
+    # caller decides whether its work stays: BillingMiddleware rolls it back).
+    with transaction.atomic(savepoint=within_quota):
         record = UsageRecord.objects.create(
             user_id=user_id,
             operation=operation,
@@ -144,9 +156,29 @@ def usage_record(
             unit_price=price,
             metadata=metadata or {},
         )
-        used = _counter_add(user_id=user_id, month=month_key(record.occurred_at), by=quantity)
-        _thresholds_check(user_id=user_id, used=used, at=record.occurred_at)
+        month = month_key(record.occurred_at)
+        used = _counter_add(user_id=user_id, month=month, by=quantity)
+        _, limit = _used_and_limit(user_id=user_id, month=month)
+        if within_quota and used > limit:
+            raise _quota_exceeded(
+                limit=limit, used=used - quantity, reset_at=month_bounds(record.occurred_at)[1]
+            )
+        _thresholds_check(user_id=user_id, used=used, limit=limit, at=record.occurred_at)
     return record
+
+
+def usage_track(*, user: User, operation: str, quantity: int = 1) -> UsageRecord:
+    """A user records a billable operation of their own (scripts that meter their own work).
+    Viewers never write; the quota is checked before and counted exactly (`within_quota`)."""
+    if not user.can_trade:
+        raise Forbidden("Viewers have read-only access: they do not record usage.")
+    quota_ensure_available(user_id=user.pk)
+    return usage_record(
+        user_id=user.pk,
+        operation=operation,
+        quantity=quantity,
+        within_quota=True,
+    )
 
 
 def _counter_add(*, user_id: UUID, month: str, by: int) -> int:
@@ -165,10 +197,9 @@ def _counter_add(*, user_id: UUID, month: str, by: int) -> int:
         return _counter_add(user_id=user_id, month=month, by=by)
 
 
-def _thresholds_check(*, user_id: UUID, used: int, at: datetime) -> None:
+def _thresholds_check(*, user_id: UUID, used: int, limit: int, at: datetime) -> None:
     """Announce each threshold reached for the first time this month (QuotaThreshold keeps
-    which were; below the lowest threshold this costs nothing more than reading the limit)."""
-    _, limit = _used_and_limit(user_id=user_id, month=month_key(at))
+    which were; below the lowest threshold this costs nothing)."""
     crossed = _thresholds().reached(used=used, limit=limit)
     if not crossed:
         return

@@ -74,6 +74,9 @@ MIDDLEWARE = [
     "trading_demo.throttling.RateLimitHeadersMiddleware",
     # Last, as axes asks: it turns a locked-out sign-in page into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # Only its process_view runs after axes (its __call__ passes through): it runs API views
+    # itself, to bill them once their status is known, so no other process_view may follow.
+    "metering.billing.BillingMiddleware",
 ]
 
 ROOT_URLCONF = "trading_demo.urls"
@@ -231,7 +234,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["trading_demo.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "trading_demo.throttling.ApiUserRateThrottle",
-        "metering.billing.BillableRequest",
+        "metering.billing.QuotaGate",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "api": env.str("API_RATE_LIMIT", default="100/min"),
