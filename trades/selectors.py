@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
+from oversight import client as oversight
+from oversight.server import risk as rules
+from portfolio.models import Account, Position
+from portfolio.selectors import positions_value_of
 from trades.models import (
     Candle,
     Execution,
@@ -20,10 +25,19 @@ from trades.models import (
     Symbol,
     resting_filter,
 )
+
+# The order path's own checks and figures: the estimate must agree with what placing the order
+# would do. `_check_order` is private to the order path's module (owned by the order-path work);
+# restating it here is how the old estimate came to offer "Confirm order" for shares not held.
+from trades.services.orders import OrderRequest, _check_order, limit_for_matching
+from trades.services.risk import Holdings, risk_facts, risk_rules
+from trading_demo.errors import DomainError
 from trading_demo.models import User
 
 MAX_BOOK_LEVELS = 50
 MAX_CANDLES = 500
+CENT = Decimal("0.01")
+D0 = Decimal("0.0")
 
 
 def symbols_list() -> QuerySet[Symbol]:
@@ -183,3 +197,202 @@ def traded_volume(*, symbol: Symbol, since: datetime) -> int:
         total=Sum("quantity")
     )["total"]
     return int(total or 0)
+
+
+class QuantityUnit:
+    """How the ticket's quantity box is read: shares, US dollars, or a percentage of what the
+    side can use (buying power for a buy, the shares available for a sell)."""
+
+    SHARES = "shares"
+    USD = "usd"
+    PCT = "pct"
+    CHOICES = ((SHARES, "shares"), (USD, "$"), (PCT, "%"))
+
+
+@dataclass(frozen=True)
+class OrderPreview:
+    """What placing an order would do, on the figures the account shows now: the estimate the
+    ticket shows before the trader confirms."""
+
+    symbol: str
+    side: str
+    quantity: int
+    price: Decimal  # what the order is estimated and scored at (limit, stop, else reference)
+    notional: Decimal
+    reserved_cash: Decimal  # a buy holds cash at its worst price until it fills or ends
+    reserved_shares: int  # a sell holds the shares it sells
+    buying_power: Decimal
+    buying_power_after: Decimal  # once filled at the estimated price
+    equity: Decimal
+    equity_share: Decimal  # notional as a percentage of equity
+    held_quantity: int
+    available_quantity: int  # held and not reserved by other sells
+    problem: str  # why the order would be refused now; "" when it would be accepted
+    risk_level: str  # the level the risk rules give it; "" while the rules cannot be read
+    risk_score: int | None
+    risk_reasons: tuple[str, ...]
+    approval_above: Decimal | None
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.risk_level == rules.Level.HIGH
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return not self.problem and self.equity_share > settings.CONFIRM_ORDER_EQUITY_PCT
+
+    @property
+    def can_place(self) -> bool:
+        return not self.problem
+
+
+def order_preview(
+    *,
+    user: User,
+    symbol: Symbol,
+    side: str,
+    order_type: str,
+    quantity: int,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> OrderPreview:
+    """The estimate behind the order ticket. Holdings, buying power, the halt and the collar
+    are the order path's own checks; whether the order needs a manager's approval is the risk
+    service's rule module on the service's current configuration (read at most every couple of
+    seconds per process, never per keystroke). Nothing is written and nothing is reserved."""
+    account = _account_of(user)
+    opened = not account._state.adding
+    position = Position.objects.filter(account=account, symbol=symbol).first() if opened else None
+    request = OrderRequest(
+        symbol=symbol.pk,
+        side=side,
+        order_type=order_type,
+        quantity=quantity,
+        time_in_force="GTC",
+        client_order_id="preview",
+        price=price,
+        stop_price=stop_price,
+    )
+    estimate_price = price or stop_price or symbol.reference_price
+    notional = (estimate_price * quantity).quantize(CENT)
+    buying_power = account.buying_power
+    equity = account.cash + (positions_value_of(account_id=account.pk) if opened else D0)
+    problem = ""
+    try:
+        _check_order(request=request, symbol=symbol, account=account, position=position)
+    except DomainError as exc:
+        problem = exc.message
+    is_buy = side == Side.BUY
+    worst = limit_for_matching(request=request, reference=symbol.reference_price)
+    level, score, reasons, approval_above = _risk_of(
+        user=user, symbol=symbol, request=request, account=account, position=position
+    )
+    if level == rules.Level.CRITICAL and not problem:
+        problem = "This order would be refused by the risk check: " + "; ".join(reasons)
+    return OrderPreview(
+        symbol=symbol.pk,
+        side=side,
+        quantity=quantity,
+        price=estimate_price,
+        notional=notional,
+        reserved_cash=(worst * quantity).quantize(CENT) if is_buy else Decimal("0.00"),
+        reserved_shares=0 if is_buy else quantity,
+        buying_power=buying_power,
+        buying_power_after=buying_power - notional if is_buy else buying_power + notional,
+        equity=equity,
+        equity_share=(notional / equity * 100).quantize(Decimal("0.1")) if equity > 0 else D0,
+        held_quantity=position.quantity if position else 0,
+        available_quantity=position.available_quantity if position else 0,
+        problem=problem,
+        risk_level=level,
+        risk_score=score,
+        risk_reasons=reasons,
+        approval_above=approval_above,
+    )
+
+
+def _account_of(user: User) -> Account:
+    """The user's account, or the one their first order will open (unsaved: nothing is written
+    by an estimate)."""
+    account = Account.objects.filter(user=user).first()
+    if account is not None:
+        return account
+    cash = Decimal(settings.STARTING_CASH)
+    return Account(user=user, cash=cash, reserved_cash=Decimal(0), starting_cash=cash)
+
+
+def _risk_of(
+    *,
+    user: User,
+    symbol: Symbol,
+    request: OrderRequest,
+    account: Account,
+    position: Position | None,
+) -> tuple[str, int | None, tuple[str, ...], Decimal | None]:
+    """The risk rules on the facts the order path would send the service."""
+    try:
+        known = risk_rules()
+    except oversight.OversightUnavailable:
+        return "", None, (), None
+    facts = risk_facts(
+        order_id="preview",
+        user_id=user.pk,
+        symbol=symbol,
+        side=request.side,
+        order_type=request.order_type,
+        quantity=request.quantity,
+        price=request.price,
+        stop_price=request.stop_price,
+        account=account,
+        holdings=Holdings.of(account, position),
+    )
+    inputs = rules.RiskInputs(**{k: v for k, v in facts.items() if k in _RISK_INPUT_FIELDS})
+    result = rules.evaluate(inputs, known.config, known.trading_state)
+    return result.level.value, result.score, result.reasons, known.config.approval_notional_above
+
+
+_RISK_INPUT_FIELDS = frozenset(field.name for field in fields(rules.RiskInputs))
+
+
+def order_shares_for(
+    *,
+    user: User,
+    symbol: Symbol,
+    side: str,
+    order_type: str,
+    amount: Decimal,
+    unit: str,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> int:
+    """Whole shares for a quantity typed in dollars or as a percentage. Dollars buy at the
+    estimated price; a percentage of buying power is taken at the buy's worst price (what the
+    order path reserves), so 100 % is an order that can be placed; a percentage of a sell is of
+    the shares available. Rounded down."""
+    if unit == QuantityUnit.SHARES:
+        return int(amount.to_integral_value(rounding=ROUND_FLOOR))
+    estimate_price = price or stop_price or symbol.reference_price
+    if unit == QuantityUnit.USD:
+        return int((amount / estimate_price).to_integral_value(rounding=ROUND_FLOOR))
+    account = _account_of(user)
+    if side == Side.SELL:
+        position = (
+            None
+            if account._state.adding
+            else Position.objects.filter(account=account, symbol=symbol).first()
+        )
+        available = position.available_quantity if position else 0
+        return int((available * amount / 100).to_integral_value(rounding=ROUND_FLOOR))
+    buying_power = account.buying_power
+    request = OrderRequest(
+        symbol=symbol.pk,
+        side=side,
+        order_type=order_type,
+        quantity=1,
+        time_in_force="GTC",
+        client_order_id="preview",
+        price=price,
+        stop_price=stop_price,
+    )
+    worst = limit_for_matching(request=request, reference=symbol.reference_price)
+    return int((buying_power * amount / 100 / worst).to_integral_value(rounding=ROUND_FLOOR))

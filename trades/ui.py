@@ -29,9 +29,9 @@ def market_panels(user: User, data: dict[str, Any]) -> str:
     if symbol is None:
         return ""
     context = {**market_context(symbol, user), "oob": True, "user": user}
-    return "".join(
-        render_to_string(f"{PAGE}#{part}", context) for part in ("chart", "order-book", "tape")
-    )
+    # Only traders have a ticket (and so a quote strip in it) to swap into.
+    parts = ("chart", "order-book", "tape", *(("ticket-quote",) if user.can_trade else ()))
+    return "".join(render_to_string(f"{PAGE}#{part}", context) for part in parts)
 
 
 @ui_renderer("price:tick", pages=["dashboard"])

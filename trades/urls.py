@@ -27,5 +27,8 @@ page_urlpatterns = [
     path("orders/", views.order_place, name="order-place"),
     path("orders/estimate/", views.order_estimate, name="order-estimate"),
     path("orders/<uuid:order_id>/cancel/", views.order_cancel_view, name="order-cancel"),
+    path("orders/<uuid:order_id>/modify/", views.order_modify_view, name="order-modify"),
+    path("orders/cancel-all/", views.orders_cancel_all_view, name="orders-cancel-all"),
+    path("positions/<str:symbol>/close/", views.position_close_view, name="position-close"),
     path("market/<str:part>/", views.market_partial, name="market-partial"),
 ]

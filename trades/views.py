@@ -3,24 +3,44 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
 import charts
-from oversight import client as oversight
 from portfolio.selectors import account_summary
 from trades.api import OrderListCreateApi
-from trades.models import Symbol
-from trades.selectors import candles_for, order_book, orders_for, symbols_list, tape_for
+from trades.models import (
+    CANCELABLE_STATUSES,
+    FINISHED_STATUSES,
+    OrderType,
+    Side,
+    Symbol,
+    TimeInForce,
+)
+from trades.selectors import (
+    OrderPreview,
+    QuantityUnit,
+    candles_for,
+    order_book,
+    order_preview,
+    order_shares_for,
+    orders_for,
+    symbols_list,
+    tape_for,
+)
+from trades.services.amend import order_replace, orders_cancel_open, position_close
 from trades.services.orders import OrderRequest, order_cancel, order_submit
-from trading_demo.errors import DomainError, ValidationFailed
+from trading_demo.errors import DomainError, NotFound, ValidationFailed
 from trading_demo.models import User
 
 HISTORY_ROWS = 25
@@ -61,42 +81,85 @@ def chart_context(symbol: Symbol) -> dict[str, Any]:
 def market_context(symbol: Symbol, user: User) -> dict[str, Any]:
     return {
         "symbol": symbol,
+        "can_trade": user.can_trade,
         "book": order_book(symbol=symbol, levels=8, viewer=user),
         "tape": list(tape_for(symbol=symbol)[:TAPE_ROWS]),
         **chart_context(symbol),
     }
 
 
-def history_context(user: User) -> dict[str, Any]:
-    return {"orders": list(orders_for(user=user)[:HISTORY_ROWS])}
+ORDER_TABS = ("open", "history")
 
 
-def _form_defaults(symbol: Symbol) -> dict[str, str]:
+def history_context(user: User, *, tab: str = "") -> dict[str, Any]:
+    """The orders panel: orders still working (open, partly filled, awaiting approval) and the
+    finished ones, newest first, each list bounded."""
+    return {
+        "orders_tab": tab if tab in ORDER_TABS else "open",
+        "open_orders": list(
+            orders_for(user=user).filter(status__in=CANCELABLE_STATUSES)[:HISTORY_ROWS]
+        ),
+        "orders": list(orders_for(user=user).filter(status__in=FINISHED_STATUSES)[:HISTORY_ROWS]),
+        "positions": summary.positions if (summary := account_summary(user=user)) else [],
+    }
+
+
+TICKET_SESSION_KEY = "ticket"  # the trader's last order type and time in force
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _form_defaults(request: HttpRequest, symbol: Symbol) -> dict[str, str]:
+    """A fresh ticket: the last order type and time in force the trader placed with, and a
+    price and side taken from the book when a book level's link was followed."""
+    last = request.session.get(TICKET_SESSION_KEY) or {}
+    order_type = last.get("order_type", OrderType.MARKET)
+    side = request.GET.get("side", "")
+    price = request.GET.get("price", "")
+    if price and _decimal(price) is not None:
+        order_type = (
+            order_type
+            if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+            else (OrderType.LIMIT)
+        )
+    else:
+        price = ""
     return {
         "symbol": symbol.symbol,
-        "type": "BUY",
+        "type": side if side in Side.values else Side.BUY,
         "quantity": "10",
-        "order_type": "MARKET",
-        "time_in_force": "IOC",
-        "price": "",
+        "quantity_unit": QuantityUnit.SHARES,
+        "order_type": order_type if order_type in OrderType.values else OrderType.MARKET,
+        "time_in_force": last.get("time_in_force", TimeInForce.IOC),
+        "price": price,
         "stop_price": "",
         "client_order_id": "",
         "form_nonce": uuid.uuid4().hex,
     }
 
 
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     symbol = _selected_symbol(request)
     if symbol is None:
         return render(request, "trades/dashboard.html", {"symbol": None})
     context = {
         "symbols": list(symbols_list()[:50]),
-        "form": _form_defaults(symbol),
+        "form": _form_defaults(request, symbol),
         "choices": _choices(),
         **market_context(symbol, user),
-        **history_context(user),
+        **history_context(user, tab=request.GET.get("orders", "")),
     }
     context["ws_channels"] = ",".join(
         [f"book:{symbol.symbol}"] + [f"prices:{s.symbol}" for s in context["symbols"]]
@@ -105,90 +168,113 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _choices() -> dict[str, Any]:
-    from trades.models import OrderType, Side, TimeInForce
+    return {
+        "sides": Side.choices,
+        "order_types": OrderType.choices,
+        "tifs": TimeInForce.choices,
+        "units": QuantityUnit.CHOICES,
+    }
 
-    return {"sides": Side.choices, "order_types": OrderType.choices, "tifs": TimeInForce.choices}
 
-
-def _parse_form(post: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The order form through the API's own validation, so page and API agree."""
+def _parse_form(
+    post: Any, *, user: User, symbol: Symbol | None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The order form through the API's own validation, so page and API agree. A quantity in
+    dollars or percent becomes whole shares (`order_shares_for`) once the rest is valid."""
     raw: dict[str, Any] = {}
     for field in FORM_FIELDS:
         value = post.get(field, "").strip()
         if value == "":
             continue
         raw[field] = value
-    if "quantity" in raw:
+    unit = post.get("quantity_unit", QuantityUnit.SHARES)
+    if unit not in dict(QuantityUnit.CHOICES):
+        return {}, {"quantity": ["Choose shares, $ or %."]}
+    amount: Decimal | None = None
+    if unit != QuantityUnit.SHARES and "quantity" in raw:
+        amount = _decimal(raw["quantity"])
+        if amount is None or (unit == QuantityUnit.PCT and amount > 100):
+            limit = "from 0 to 100" if unit == QuantityUnit.PCT else "more than 0"
+            return {}, {"quantity": [f"Enter a number {limit}."]}
+        raw["quantity"] = 1  # validated below once the amount is in shares
+    elif "quantity" in raw:
         raw["quantity"] = int(raw["quantity"]) if raw["quantity"].isdigit() else raw["quantity"]
     serializer = OrderListCreateApi.InputSerializer(data=raw)
-    if serializer.is_valid():
-        return dict(serializer.validated_data), {}
-    return {}, {key: [str(e) for e in value] for key, value in serializer.errors.items()}
+    if not serializer.is_valid():
+        return {}, {key: [str(e) for e in value] for key, value in serializer.errors.items()}
+    values = dict(serializer.validated_data)
+    if amount is not None and symbol is not None:
+        shares = order_shares_for(
+            user=user,
+            symbol=symbol,
+            side=values["type"],
+            order_type=values["order_type"],
+            amount=amount,
+            unit=unit,
+            price=values.get("price"),
+            stop_price=values.get("stop_price"),
+        )
+        if shares < 1:
+            return {}, {"quantity": ["That is less than one share."]}
+        if shares > settings.MAX_ORDER_QUANTITY:
+            return {}, {"quantity": [f"That is over {settings.MAX_ORDER_QUANTITY:,} shares."]}
+        values["quantity"] = shares
+    return values, {}
 
 
-def _estimate(values: dict[str, Any], symbol: Symbol, user: User) -> dict[str, Any]:
-    summary = account_summary(user=user)
-    price = values.get("price") or values.get("stop_price") or symbol.last_price
-    notional = (price * values["quantity"]).quantize(Decimal("0.01"))
-    equity = summary.equity if summary else Decimal(settings.STARTING_CASH)
-    buying_power = summary.buying_power if summary else equity
-    after = buying_power - notional if values["type"] == "BUY" else buying_power
-    share = (notional / equity * 100).quantize(Decimal("0.1")) if equity else Decimal("0")
-    approval_above = _approval_threshold()
-    return {
-        "notional": notional,
-        "buying_power_after": after,
-        "equity_share": share,
-        "needs_confirmation": share > settings.CONFIRM_ORDER_EQUITY_PCT,
-        "approval_above": approval_above,
-        "needs_approval": approval_above is not None and notional > approval_above,
-    }
-
-
-def _approval_threshold() -> Decimal | None:
-    """The notional over which the oversight service holds an order for a manager (None while
-    the service is down: the order itself would be refused with 503 then)."""
-    try:
-        return oversight.get_risk_config().config.approval_notional_above
-    except oversight.OversightUnavailable:
-        return None
+def _preview(values: dict[str, Any], symbol: Symbol, user: User) -> OrderPreview:
+    return order_preview(
+        user=user,
+        symbol=symbol,
+        side=values["type"],
+        order_type=values["order_type"],
+        quantity=values["quantity"],
+        price=values.get("price"),
+        stop_price=values.get("stop_price"),
+    )
 
 
 @login_required
 @require_POST
-def order_estimate(request: HttpRequest) -> HttpResponse:
+def order_estimate(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     symbol = _selected_symbol(request)
-    values, errors = _parse_form(request.POST)
+    values, errors = _parse_form(request.POST, user=user, symbol=symbol)
     context: dict[str, Any] = {"errors": errors, "form": {"type": request.POST.get("type")}}
     if not errors and symbol is not None:
-        context["estimate"] = _estimate(values, symbol, user)
+        context["estimate"] = _preview(values, symbol, user)
     return render(request, "trades/dashboard.html#estimate", context)
 
 
 @login_required
 @require_POST
-def order_place(request: HttpRequest) -> HttpResponse:
+def order_place(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     symbol = _selected_symbol(request)
     if symbol is None:
         return redirect("dashboard")
-    form = {field: request.POST.get(field, "") for field in (*FORM_FIELDS, "form_nonce")}
+    kept = (*FORM_FIELDS, "form_nonce", "quantity_unit")
+    form = {field: request.POST.get(field, "") for field in kept}
     context: dict[str, Any] = {
         "form": form,
         "choices": _choices(),
         "symbol": symbol,
         "symbols": list(symbols_list()[:50]),
+        "book": order_book(symbol=symbol, levels=1),
     }
     if not user.can_trade:
         context["form_error"] = "Viewers have read-only access."
         return _form_response(request, context, status=403)
-    values, errors = _parse_form(request.POST)
+    values, errors = _parse_form(request.POST, user=user, symbol=symbol)
     if errors:
         context["errors"] = errors
         return _form_response(request, context, status=400)
-    estimate = _estimate(values, symbol, user)
-    if estimate["needs_confirmation"] and request.POST.get("confirmed") != "1":
+    estimate = _preview(values, symbol, user)
+    context["estimate"] = estimate
+    if not estimate.can_place:
+        # The order path would refuse it: say why, at the estimate, with no way to confirm.
+        return _form_response(request, context, status=422)
+    if estimate.needs_confirmation and request.POST.get("confirmed") != "1":
         context["confirm"] = estimate
         return _form_response(request, context)
     values["side"] = values.pop("type")
@@ -205,9 +291,17 @@ def order_place(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         context["form_error"] = exc.message
         return _form_response(request, context, status=exc.status_code)
-    if not request.htmx:  # type: ignore[attr-defined]
+    request.session[TICKET_SESSION_KEY] = {
+        "order_type": values["order_type"],
+        "time_in_force": values["time_in_force"],
+    }
+    if not request.htmx:
         return redirect(f"{reverse('dashboard')}?symbol={symbol.symbol}")
-    context["form"] = _form_defaults(symbol) | {"type": form["type"]}
+    context["form"] = _form_defaults(request, symbol) | {
+        "type": form["type"],
+        "quantity_unit": form["quantity_unit"] or QuantityUnit.SHARES,
+    }
+    context.pop("estimate")
     context["placed"] = result.order
     return _form_response(request, context | history_context(user) | {"oob_history": True})
 
@@ -217,9 +311,9 @@ def _auto_id() -> str:
 
 
 def _form_response(
-    request: HttpRequest, context: dict[str, Any], status: int = 200
+    request: HtmxHttpRequest, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         user: User = request.user  # type: ignore[assignment]
         symbol = context["symbol"]
         full = {
@@ -233,20 +327,112 @@ def _form_response(
     return render(request, "trades/dashboard.html#order-form", context)
 
 
+def _orders_response(
+    request: HtmxHttpRequest, user: User, *, tab: str = "open", **extra: Any
+) -> HttpResponse:
+    if not request.htmx:
+        for text in (extra.get("history_notice"), extra.get("history_error")):
+            if text:
+                messages.info(request, text)
+        return redirect(f"{reverse('dashboard')}?orders={tab}#history")
+    # The feedback sits beside the panel, not in it: live updates re-render the panel and would
+    # wipe a notice inside it.
+    context = history_context(user, tab=tab) | extra | {"oob_history": True}
+    return HttpResponse(
+        render_to_string("trades/dashboard.html#orders-feedback", context, request=request)
+        + render_to_string("trades/dashboard.html#history", context, request=request)
+    )
+
+
 @login_required
 @require_POST
-def order_cancel_view(request: HttpRequest, order_id: Any) -> HttpResponse:
+def order_cancel_view(request: HtmxHttpRequest, order_id: Any) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    context = {}
     try:
-        order_cancel(user=user, order_id=order_id)
+        order = order_cancel(user=user, order_id=order_id)
+    except NotFound:
+        return HttpResponse("No such order.", status=404)
     except DomainError as exc:
-        if exc.code == "not_found":
-            return HttpResponse("No such order.", status=404)
-        context["history_error"] = exc.message
-    if not request.htmx:  # type: ignore[attr-defined]
-        return redirect("dashboard")
-    return render(request, "trades/dashboard.html#history", context | history_context(user))
+        return _orders_response(request, user, history_error=exc.message)
+    return _orders_response(
+        request, user, history_notice=f"Cancelled: {order.side} {order.quantity} {order.symbol_id}."
+    )
+
+
+@login_required
+@require_POST
+def orders_cancel_all_view(request: HtmxHttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    result = orders_cancel_open(user=user)
+    cancelled = sum(1 for outcome in result.outcomes if outcome.order is not None)
+    failures = [o.error.message for o in result.outcomes if o.error is not None]
+    notice = f"Cancelled {cancelled} open order{'s' if cancelled != 1 else ''}."
+    if result.remaining:
+        notice += f" {result.remaining} still open."
+    return _orders_response(
+        request, user, history_notice=notice, history_error=failures[0] if failures else ""
+    )
+
+
+@login_required
+@require_POST
+def order_modify_view(request: HtmxHttpRequest, order_id: Any) -> HttpResponse:
+    """Modify a working order: a replacement with a new id that points to the old one."""
+    user: User = request.user  # type: ignore[assignment]
+    changes, errors = _modify_changes(request.POST)
+    if errors:
+        return _orders_response(request, user, history_error=errors, modifying=str(order_id))
+    try:
+        result = order_replace(user=user, order_id=order_id, **changes)
+    except NotFound:
+        return HttpResponse("No such order.", status=404)
+    except DomainError as exc:
+        return _orders_response(request, user, history_error=exc.message, modifying=str(order_id))
+    new = result.order
+    price = f" at {new.price}" if new.price else ""
+    return _orders_response(
+        request,
+        user,
+        history_notice=f"Modified: {new.side} {new.quantity} {new.symbol_id}{price} "
+        f"(new order {str(new.pk)[:8]}, {new.get_status_display().lower()}).",
+    )
+
+
+def _modify_changes(post: Any) -> tuple[dict[str, Any], str]:
+    changes: dict[str, Any] = {}
+    quantity = post.get("quantity", "").strip()
+    if quantity:
+        if not quantity.isdigit() or int(quantity) < 1:
+            return {}, "Quantity: a whole number of shares, 1 or more."
+        changes["quantity"] = int(quantity)
+    for field, name in (("price", "limit_price"), ("stop_price", "stop_price")):
+        text = post.get(field, "").strip()
+        if text:
+            value = _decimal(text)
+            if value is None or value != value.quantize(Decimal("0.01")):
+                return {}, f"{field.replace('_', ' ').capitalize()}: a price in dollars and cents."
+            changes[name] = value
+    return changes, ""
+
+
+@login_required
+@require_POST
+def position_close_view(request: HtmxHttpRequest, symbol: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not user.can_trade:
+        return _orders_response(request, user, history_error="Viewers have read-only access.")
+    try:
+        result = position_close(user=user, symbol=symbol)
+    except DomainError as exc:
+        return _orders_response(request, user, history_error=exc.message)
+    order = result.order
+    filled = f", {order.filled_quantity} filled" if order.filled_quantity else ""
+    return _orders_response(
+        request,
+        user,
+        history_notice=f"Closing {order.symbol_id}: sell {order.quantity} at market, "
+        f"{order.get_status_display().lower()}{filled}.",
+    )
 
 
 @login_required

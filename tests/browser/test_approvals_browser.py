@@ -67,13 +67,13 @@ def test_a_manager_approves_in_the_admin_and_the_trader_sees_the_fill(
 
     # The trader places BUY 150 ACME (15,000 USD): confirmed, then held for approval.
     trader_page.get_by_label("Quantity").fill("150")
-    trader_page.get_by_role("button", name="Place order").click()
+    trader_page.get_by_role("button", name="Buy ACME").click()
     expect(trader_page.get_by_test_id("confirm")).to_be_visible()
     trader_page.get_by_role("button", name="Confirm order").click()
     expect(trader_page.get_by_test_id("order-placed")).to_contain_text(
         re.compile(r"awaiting .*approval")
     )
-    history = trader_page.get_by_test_id("trade-history")
+    history = trader_page.get_by_test_id("open-orders")
     pending = history.locator("tr[data-status=pending_approval]")
     expect(pending).to_have_count(1)
     expect(pending).to_contain_text("Awaiting approval")
@@ -102,7 +102,7 @@ def test_a_manager_approves_in_the_admin_and_the_trader_sees_the_fill(
     expect(decide).to_have_count(0)
 
     # The trader's page shows the fill without a reload.
-    filled = history.locator("tr[data-status=filled]")
+    filled = trader_page.get_by_test_id("trade-history").locator("tr[data-status=filled]")
     expect(filled).to_have_count(1)
     expect(filled.get_by_test_id("filled")).to_have_text("150")
     approval.refresh_from_db()

@@ -37,11 +37,11 @@ def test_market_order_fills_and_shows_without_reload(
     other_tab = browser_context.new_page()
     other_tab.goto(daphne.url + "/?symbol=ACME")
     expect(other_tab.locator("#ws-label")).to_have_text("Live updates: connected")
-    expect(page.get_by_test_id("no-orders")).to_be_visible()
+    expect(page.get_by_test_id("no-open-orders")).to_be_visible()
 
     page.get_by_label("Quantity").fill("25")
     expect(page.get_by_test_id("estimate-notional")).to_have_text("$2,500.00")
-    page.get_by_role("button", name="Place order").click()
+    page.get_by_role("button", name="Buy ACME").click()
     expect(page.get_by_test_id("order-placed")).to_contain_text("25 filled at 100.10")
     history = page.get_by_test_id("trade-history")
     expect(history.locator("tr[data-status=filled]")).to_have_count(1)
@@ -64,13 +64,13 @@ def test_form_shows_server_validation_inline(daphne, browser_context, trader):
     sign_in(page, daphne.url, trader.email, PASSWORD)
     page.get_by_label("Order type").select_option("LIMIT")
     page.get_by_label("Quantity").fill("0")
-    page.get_by_role("button", name="Place order").click()
+    page.get_by_role("button", name="Buy ACME").click()
     expect(page.locator("#of-quantity-error")).to_contain_text("greater than or equal to 1")
     page.get_by_label("Quantity").fill("5")
-    page.get_by_role("button", name="Place order").click()
+    page.get_by_role("button", name="Buy ACME").click()
     expect(page.locator("#of-price-error")).to_contain_text("needs a limit price")
     expect(page.locator("#of-quantity-error")).to_have_count(0)
-    expect(page.get_by_test_id("no-orders")).to_be_visible()
+    expect(page.get_by_test_id("no-open-orders")).to_be_visible()
 
 
 def test_large_order_asks_for_confirmation(daphne, browser_context, trader):
@@ -79,9 +79,9 @@ def test_large_order_asks_for_confirmation(daphne, browser_context, trader):
     page = browser_context.new_page()
     sign_in(page, daphne.url, trader.email, PASSWORD)
     page.get_by_label("Quantity").fill("200")
-    page.get_by_role("button", name="Place order").click()
+    page.get_by_role("button", name="Buy ACME").click()
     expect(page.get_by_test_id("confirm")).to_contain_text("20.0 % of your equity")
-    expect(page.get_by_test_id("no-orders")).to_be_visible()
+    expect(page.get_by_test_id("no-open-orders")).to_be_visible()
     page.get_by_role("button", name="Confirm order").click()
     # 20,000 USD is over the 10,000 approval threshold: confirmed, it waits for a manager.
     expect(page.get_by_test_id("order-placed")).to_contain_text("awaiting a manager's approval")

@@ -4,6 +4,8 @@ the book, and modify / cancel all / close from the orders panel."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -49,7 +51,7 @@ def test_dashboard_fits_a_phone_with_price_and_ticket_above_the_orders(daphne, c
         sign_in(page, daphne.url, trader.email, PASSWORD)
         expect(page.get_by_test_id("quote-head").locator(".big-price")).to_be_in_viewport()
         page.get_by_label("Quantity").fill("3")
-        page.get_by_role("button", name="Place order").click()
+        page.get_by_role("button", name="Buy ACME").click()
         expect(page.get_by_test_id("order-placed")).to_contain_text("3 filled")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], _overflow(
             page
@@ -59,3 +61,130 @@ def test_dashboard_fits_a_phone_with_price_and_ticket_above_the_orders(daphne, c
         assert ticket and history and ticket["y"] + ticket["height"] <= history["y"]
     finally:
         context.close()
+
+
+def test_the_whole_order_flow_by_keyboard(daphne, browser_context, trader):
+    symbol = make_symbol("ACME", "100.00")
+    set_quotes(symbol, bids=[("99.90", 500)], asks=[("100.10", 3000)])
+    page = browser_context.new_page()
+    sign_in(page, daphne.url, trader.email, PASSWORD)
+    expect(page.locator("#ws-label")).to_have_text("Live updates: connected")
+    # S picks the sell side and puts the cursor in the quantity; the button says so in red.
+    page.keyboard.press("s")
+    quantity = page.get_by_label("Quantity")
+    expect(quantity).to_be_focused()
+    expect(page.get_by_role("button", name="Sell ACME")).to_have_class(re.compile("place-sell"))
+    page.keyboard.type("5")
+    expect(page.get_by_test_id("estimate-problem")).to_have_text(
+        "You hold 0 ACME shares available to sell."
+    )
+    # B, typed in the quantity box, switches to buying.
+    page.keyboard.press("b")
+    expect(page.get_by_role("button", name="Buy ACME")).to_be_visible()
+    expect(quantity).to_have_value("5")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("150")
+    expect(page.get_by_test_id("estimate-notional")).to_have_text("$15,000.00")
+    expect(page.get_by_test_id("estimate-approval")).to_contain_text("manager's approval")
+    page.keyboard.press("Enter")
+    confirm = page.get_by_role("button", name="Confirm order")
+    expect(confirm).to_be_focused()
+    # Esc backs out of the confirmation, to the quantity, with nothing placed.
+    page.keyboard.press("Escape")
+    expect(confirm).to_have_count(0)
+    expect(quantity).to_be_focused()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("20")
+    expect(page.get_by_test_id("estimate-notional")).to_have_text("$2,000.00")
+    page.keyboard.press("Enter")
+    placed = page.get_by_test_id("order-placed")
+    expect(placed).to_contain_text("20 filled at 100.10")
+    expect(placed).to_be_focused()
+    # Tab from the notice walks the ticket: focus is visible on each stop.
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    side_outline = page.evaluate(
+        "getComputedStyle(document.activeElement.nextElementSibling || document.activeElement)"
+        ".outlineStyle"
+    )
+    assert "solid" in (outline, side_outline)
+    expect(page.get_by_test_id("trade-history").locator("tr[data-status=filled]")).to_have_count(1)
+
+
+def test_book_and_quote_clicks_fill_the_price_and_the_order_type_is_remembered(
+    daphne, browser_context, trader
+):
+    symbol = make_symbol("ACME", "100.00")
+    set_quotes(symbol, bids=[("99.90", 500), ("99.80", 500)], asks=[("100.10", 300)])
+    page = browser_context.new_page()
+    sign_in(page, daphne.url, trader.email, PASSWORD)
+    expect(page.locator("#ws-label")).to_have_text("Live updates: connected")
+    page.get_by_test_id("order-book").get_by_role("link", name="Sell at 99.80").click()
+    expect(page.get_by_label("Limit price")).to_have_value("99.80")
+    expect(page.get_by_label("Order type")).to_have_value("LIMIT")
+    expect(page.get_by_role("button", name="Sell ACME")).to_be_visible()
+    page.get_by_test_id("ticket-ask").click()
+    expect(page.get_by_label("Limit price")).to_have_value("100.10")
+    expect(page.get_by_role("button", name="Buy ACME")).to_be_visible()
+    page.get_by_label("Quantity").fill("1000")
+    page.get_by_label("Units").select_option("usd")
+    expect(page.get_by_test_id("estimate-shares")).to_have_text("9 at $100.10")
+    page.get_by_label("Time in force").select_option("GTC")
+    page.get_by_role("button", name="Buy ACME").click()
+    expect(page.get_by_test_id("order-placed")).to_contain_text("Buy 9 ACME")
+    page.reload()
+    expect(page.get_by_label("Order type")).to_have_value("LIMIT")
+    expect(page.get_by_label("Time in force")).to_have_value("GTC")
+
+
+def test_modify_cancel_all_and_close_from_the_orders_panel(daphne, browser_context, trader):
+    symbol = make_symbol("ACME", "100.00")
+    set_quotes(symbol, bids=[("99.00", 5000)], asks=[("101.00", 5000)])
+    page = browser_context.new_page()
+    sign_in(page, daphne.url, trader.email, PASSWORD)
+    expect(page.locator("#ws-label")).to_have_text("Live updates: connected")
+    ticket = page.locator("#order-form-card")
+    ticket.get_by_label("Quantity").fill("10")
+    page.get_by_role("button", name="Buy ACME").click()
+    expect(page.get_by_test_id("order-placed")).to_contain_text("10 filled at 101.00")
+    for price in ("95.00", "96.00"):
+        ticket.get_by_label("Order type").select_option("LIMIT")
+        ticket.get_by_label("Time in force").select_option("GTC")
+        ticket.get_by_label("Limit price").fill(price)
+        ticket.get_by_label("Quantity").fill("4")
+        page.get_by_role("button", name="Buy ACME").click()
+        expect(page.get_by_test_id("order-placed")).to_contain_text("open")
+    open_orders = page.get_by_test_id("open-orders")
+    expect(open_orders.locator("tbody tr")).to_have_count(2)
+    first = open_orders.locator("tbody tr").first
+    old_id = first.get_attribute("id")
+    first.get_by_text("Modify").click()
+    first.get_by_label("New quantity").fill("7")
+    first.get_by_label("New limit price").fill("94.50")
+    first.get_by_role("button", name="Replace order").click()
+    expect(page.get_by_test_id("orders-notice")).to_contain_text("Modified: BUY 7 ACME at 94.50")
+    expect(open_orders.locator("tbody tr")).to_have_count(2)
+    expect(open_orders).to_contain_text("replaces")
+    expect(page.locator(f"#{old_id}")).to_have_attribute("data-status", "replaced")
+    page.get_by_test_id("cancel-all").click()
+    expect(page.get_by_test_id("orders-notice")).to_have_text("Cancelled 2 open orders.")
+    expect(page.get_by_test_id("no-open-orders")).to_be_visible()
+    page.get_by_role("tab", name=re.compile("Positions")).click()
+    page.get_by_role("button", name="Close ACME position").click()
+    expect(page.get_by_test_id("orders-notice")).to_contain_text("Closing ACME: sell 10 at market")
+    page.get_by_role("tab", name="History").click()
+    history = page.get_by_test_id("trade-history")
+    expect(history.locator("tr[data-status=cancelled]").first).to_be_visible()
+    expect(history.get_by_test_id("status-reason").first).to_be_visible()
+
+
+def test_a_rejected_order_shows_its_reason_inline(daphne, browser_context, trader):
+    make_symbol("ACME", "100.00")
+    page = browser_context.new_page()
+    sign_in(page, daphne.url, trader.email, PASSWORD)
+    page.get_by_label("Quantity").fill("5")
+    page.get_by_label("Time in force").select_option("FOK")
+    page.get_by_role("button", name="Buy ACME").click()
+    expect(page.get_by_test_id("order-placed")).to_contain_text("cancelled")
+    page.get_by_role("tab", name="History").click()
+    expect(page.get_by_test_id("status-reason").first).not_to_be_empty()

@@ -32,7 +32,7 @@ def test_fill_on_dashboard_appears_on_portfolio_page_live(
     dashboard = browser_context.new_page()
     dashboard.goto(daphne.url + "/?symbol=ACME")
     dashboard.get_by_label("Quantity").fill("40")
-    dashboard.get_by_role("button", name="Place order").click()
+    dashboard.get_by_role("button", name="Buy ACME").click()
     expect(dashboard.get_by_test_id("order-placed")).to_contain_text("40 filled")
 
     row = portfolio.locator("#pos-ACME")
