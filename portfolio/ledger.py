@@ -19,13 +19,47 @@ from django.utils import timezone
 from portfolio.models import Account, EquitySnapshot, Position, RealizedTrade
 from portfolio.selectors import positions_value_of
 from trading_demo.models import User
+from trading_demo.prepared import PreparedQuery, row_update, rows_insert
 
 CENT = Decimal("0.01")
+
+# The order path reads and locks these rows on every order (trading_demo/prepared.py says why
+# they are compiled once).
+_ACCOUNT = PreparedQuery(lambda user_id: Account.objects.filter(user_id=user_id), user_id=UUID)
+_ACCOUNT_LOCKED = PreparedQuery(
+    lambda user_id: Account.objects.select_for_update().filter(user_id=user_id), user_id=UUID
+)
+_POSITION = PreparedQuery(
+    lambda account_id, symbol_id: Position.objects.filter(
+        account_id=account_id, symbol_id=symbol_id
+    ),
+    account_id=UUID,
+    symbol_id=str,
+)
+_POSITION_LOCKED = PreparedQuery(
+    lambda account_id, symbol_id: Position.objects.select_for_update().filter(
+        account_id=account_id, symbol_id=symbol_id
+    ),
+    account_id=UUID,
+    symbol_id=str,
+)
+
+
+def account_of(*, user_id: UUID | str) -> Account | None:
+    """The user's account as it is now, without a lock (None: never opened)."""
+    found = _ACCOUNT.objects(user_id=user_id)
+    return found[0] if found else None
+
+
+def position_of(*, account_id: UUID | str, symbol_id: str) -> Position | None:
+    """The account's position in the symbol as it is now, without a lock."""
+    found = _POSITION.objects(account_id=account_id, symbol_id=symbol_id)
+    return found[0] if found else None
 
 
 def account_ensure(*, user: User) -> Account:
     """The user's account, opened with the starting cash on first use."""
-    account = Account.objects.filter(user=user).first()
+    account = account_of(user_id=user.pk)
     if account is not None:
         return account
     starting = Decimal(settings.STARTING_CASH)
@@ -39,13 +73,19 @@ def account_ensure(*, user: User) -> Account:
 def account_lock(*, user_id: UUID | str) -> Account:
     """Lock the account row for a check-then-write (PostgreSQL; SQLite's IMMEDIATE transaction
     already holds the database's write lock)."""
-    return Account.objects.select_for_update().get(user_id=user_id)
+    found = _ACCOUNT_LOCKED.objects(user_id=user_id)
+    if not found:
+        raise Account.DoesNotExist(f"no account for user {user_id}")
+    return found[0]
+
+
+def _position_locked(*, account_id: UUID | str, symbol_id: str) -> Position | None:
+    found = _POSITION_LOCKED.objects(account_id=account_id, symbol_id=symbol_id)
+    return found[0] if found else None
 
 
 def position_lock(*, account: Account, symbol_id: str) -> Position:
-    position = (
-        Position.objects.select_for_update().filter(account=account, symbol_id=symbol_id).first()
-    )
+    position = _position_locked(account_id=account.pk, symbol_id=symbol_id)
     if position is None:
         position = Position.objects.create(account=account, symbol_id=symbol_id)
     return position
@@ -77,11 +117,7 @@ class Ledger:
         """The position if one exists, locked (None: nothing was ever held)."""
         key = (str(user_id), symbol_id)
         if key not in self._positions:
-            found = (
-                Position.objects.select_for_update()
-                .filter(account=self.account(user_id), symbol_id=symbol_id)
-                .first()
-            )
+            found = _position_locked(account_id=self.account(user_id).pk, symbol_id=symbol_id)
             if found is None:
                 return None
             self._positions[key] = found
@@ -90,22 +126,22 @@ class Ledger:
 
 def cash_reserve(*, account: Account, amount: Decimal) -> None:
     account.reserved_cash += amount
-    account.save(update_fields=["reserved_cash"])
+    row_update(account, ["reserved_cash"])
 
 
 def cash_release(*, account: Account, amount: Decimal) -> None:
     account.reserved_cash -= amount
-    account.save(update_fields=["reserved_cash"])
+    row_update(account, ["reserved_cash"])
 
 
 def shares_reserve(*, position: Position, quantity: int) -> None:
     position.reserved_quantity += quantity
-    position.save(update_fields=["reserved_quantity"])
+    row_update(position, ["reserved_quantity"])
 
 
 def shares_release(*, position: Position, quantity: int) -> None:
     position.reserved_quantity -= quantity
-    position.save(update_fields=["reserved_quantity"])
+    row_update(position, ["reserved_quantity"])
 
 
 def fill_apply_buy(
@@ -121,14 +157,14 @@ def fill_apply_buy(
     cost = price * quantity
     account.cash -= cost
     account.reserved_cash -= reserved_per_share * quantity
-    account.save(update_fields=["cash", "reserved_cash"])
+    row_update(account, ["cash", "reserved_cash"])
     now = timezone.now()
     if position.quantity == 0:
         position.opened_at = now
     position.quantity += quantity
     position.cost_basis += cost
     position.updated_at = now
-    position.save(update_fields=["quantity", "cost_basis", "opened_at", "updated_at"])
+    row_update(position, ["quantity", "cost_basis", "opened_at", "updated_at"])
 
 
 def fill_apply_sell(
@@ -148,16 +184,16 @@ def fill_apply_sell(
     )
     realized = proceeds - sold_basis
     account.cash += proceeds
-    account.save(update_fields=["cash"])
+    row_update(account, ["cash"])
     position.quantity -= quantity
     position.reserved_quantity -= quantity
     position.cost_basis -= sold_basis
     position.realized_pnl += realized
     position.updated_at = timezone.now()
-    position.save(
-        update_fields=["quantity", "reserved_quantity", "cost_basis", "realized_pnl", "updated_at"]
+    row_update(
+        position, ["quantity", "reserved_quantity", "cost_basis", "realized_pnl", "updated_at"]
     )
-    return RealizedTrade.objects.create(
+    line = RealizedTrade(
         account=account,
         symbol_id=position.symbol_id,
         execution_id=execution_id,
@@ -166,15 +202,19 @@ def fill_apply_sell(
         cost_basis=sold_basis,
         realized_pnl=realized,
     )
+    rows_insert([line])
+    return line
 
 
 def snapshot_take(*, account: Account, at: datetime | None = None) -> EquitySnapshot:
     """Record the account's equity now: cash plus every position at its mark."""
     positions_value = positions_value_of(account_id=account.pk)
-    return EquitySnapshot.objects.create(
+    snapshot = EquitySnapshot(
         account=account,
         at=at or timezone.now(),
         cash=account.cash,
         positions_value=positions_value,
         equity=account.cash + positions_value,
     )
+    rows_insert([snapshot])
+    return snapshot

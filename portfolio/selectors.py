@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from portfolio.models import Account, EquitySnapshot, Position, RealizedTrade
 from trading_demo.models import User
+from trading_demo.prepared import PreparedQuery
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -76,10 +77,21 @@ class AccountSummary:
     positions: list[PositionView] = field(default_factory=list)
 
 
-def positions_value_of(*, account_id: UUID) -> Decimal:
-    value = Position.objects.filter(account_id=account_id, quantity__gt=0).aggregate(
-        total=Sum(F("quantity") * F("symbol__last_price"))
-    )["total"]
+# Read on every order and after every fill (trading_demo/prepared.py says why it is compiled once).
+_POSITIONS_VALUE = PreparedQuery(
+    lambda account_id: (
+        Position.objects.filter(account_id=account_id, quantity__gt=0)
+        .values("account_id")
+        .annotate(total=Sum(F("quantity") * F("symbol__last_price")))
+        .values_list("total")
+        .order_by()
+    ),
+    account_id=UUID,
+)
+
+
+def positions_value_of(*, account_id: UUID | str) -> Decimal:
+    value = _POSITIONS_VALUE.scalar(account_id=account_id)
     return Decimal(value or 0).quantize(CENT)
 
 

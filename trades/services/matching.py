@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
-from django.db.models import F, Q
-from django.db.models.functions import Greatest, Least
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from alerts.services import slack_enqueue
@@ -45,6 +45,7 @@ from trades.models import (
     resting_filter,
 )
 from trades.services.events import fill_data, order_event_data, order_publish, tick_data
+from trading_demo.prepared import PreparedQuery, row_update, rows_insert
 from trading_demo.realtime import publish, publish_throttled
 
 RESTING_LOAD_LIMIT = 1000
@@ -60,6 +61,73 @@ UPDATED_FIELDS = [
     "triggered_at",
     "updated_at",
 ]
+
+# The statements every order runs, compiled once (trading_demo/prepared.py says why).
+_SYMBOL = PreparedQuery(lambda symbol_id: Symbol.objects.filter(pk=symbol_id), symbol_id=str)
+_SYMBOL_LOCKED = PreparedQuery(
+    lambda symbol_id: Symbol.objects.select_for_update().filter(pk=symbol_id), symbol_id=str
+)
+
+
+def _resting_query(side: str) -> PreparedQuery:
+    def build(symbol_id: str, limit: Decimal) -> QuerySet[Order]:
+        price_ok = (
+            Q(limit_for_matching__lte=limit)
+            if side == Side.SELL
+            else Q(limit_for_matching__gte=limit)
+        )
+        ordering = "limit_for_matching" if side == Side.SELL else "-limit_for_matching"
+        # Lock the orders only, not rows joined in (PostgreSQL would lock those too).
+        return (
+            Order.objects.select_for_update(of=("self",))
+            .filter(price_ok, resting_filter(), symbol_id=symbol_id, side=side)
+            .order_by(ordering, "seq")[:RESTING_LOAD_LIMIT]
+        )
+
+    return PreparedQuery(build, symbol_id=str, limit=Decimal)
+
+
+def _quotes_query(side: str) -> PreparedQuery:
+    def build(symbol_id: str, limit: Decimal) -> QuerySet[Quote]:
+        price_ok = Q(price__lte=limit) if side == Side.SELL else Q(price__gte=limit)
+        return Quote.objects.filter(price_ok, symbol_id=symbol_id, side=side, quantity__gt=0)
+
+    return PreparedQuery(build, symbol_id=str, limit=Decimal)
+
+
+_RESTING = {side: _resting_query(side) for side in (Side.BUY, Side.SELL)}
+_QUOTES = {side: _quotes_query(side) for side in (Side.BUY, Side.SELL)}
+_STOP_CROSSED = PreparedQuery(
+    lambda symbol_id, last_price: (
+        Order.objects.select_for_update(of=("self",))
+        .filter(
+            Q(side=Side.BUY, stop_price__lte=last_price)
+            | Q(side=Side.SELL, stop_price__gte=last_price),
+            symbol_id=symbol_id,
+            status=OrderStatus.OPEN,
+            triggered_at__isnull=True,
+            order_type__in=(OrderType.STOP, OrderType.STOP_LIMIT),
+        )
+        .order_by("seq")[:1]
+    ),
+    symbol_id=str,
+    last_price=Decimal,
+)
+
+
+def symbol_of(symbol_id: str) -> Symbol | None:
+    """The symbol as it is now, without a lock (None: no such symbol)."""
+    found = _SYMBOL.objects(symbol_id=symbol_id)
+    return found[0] if found else None
+
+
+def symbol_lock(symbol_id: str) -> Symbol:
+    """Lock the symbol for matching (PostgreSQL: the row; SQLite's IMMEDIATE transaction holds
+    the write lock already) and read it."""
+    found = _SYMBOL_LOCKED.objects(symbol_id=symbol_id)
+    if not found:
+        raise Symbol.DoesNotExist(f"no symbol {symbol_id}")
+    return found[0]
 
 
 def order_work(*, order: Order, symbol: Symbol, ledger: Ledger) -> list[Execution]:
@@ -81,9 +149,9 @@ def order_work(*, order: Order, symbol: Symbol, ledger: Ledger) -> list[Executio
 def order_save(order: Order) -> None:
     """Insert a new order, or write the fields matching and closing change."""
     if order._state.adding:
-        order.save(force_insert=True)
+        rows_insert([order])
     else:
-        order.save(update_fields=UPDATED_FIELDS)
+        row_update(order, UPDATED_FIELDS)
 
 
 def stop_crossed(order: Order, last_price: Decimal) -> bool:
@@ -110,23 +178,11 @@ def _book_order(order: Order) -> BookOrder:
 
 
 def _resting_orders(*, symbol: Symbol, side: str, limit: Decimal) -> list[Order]:
-    price_ok = (
-        Q(limit_for_matching__lte=limit) if side == Side.SELL else Q(limit_for_matching__gte=limit)
-    )
-    ordering = "limit_for_matching" if side == Side.SELL else "-limit_for_matching"
-    # Lock the orders only, not the users joined in for their e-mail (PostgreSQL would lock
-    # those rows too, and every billable request of theirs takes a key-share lock on them).
-    return list(
-        Order.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(price_ok, resting_filter(), symbol=symbol, side=side)
-        .order_by(ordering, "seq")[:RESTING_LOAD_LIMIT]
-    )
+    return _RESTING[Side(side)].objects(symbol_id=symbol.pk, limit=limit)
 
 
 def _resting_quotes(*, symbol: Symbol, side: str, limit: Decimal) -> list[Quote]:
-    price_ok = Q(price__lte=limit) if side == Side.SELL else Q(price__gte=limit)
-    return list(Quote.objects.filter(price_ok, symbol=symbol, side=side, quantity__gt=0))
+    return _QUOTES[Side(side)].objects(symbol_id=symbol.pk, limit=limit)
 
 
 def _unfilled_reason(order: Order) -> str:
@@ -205,9 +261,9 @@ def match(*, order: Order, symbol: Symbol, ledger: Ledger) -> list[Execution]:
             if participant is not None:
                 _fill_fields(participant, execution)
     _finish(order, ledger=ledger)
-    Execution.objects.bulk_create(executions)
+    rows_insert(executions)
     for quote in touched_quotes.values():
-        quote.save(update_fields=["quantity"])
+        row_update(quote, ["quantity"])
     for execution in executions:
         for participant in (execution.buy_order, execution.sell_order):
             if participant is not None:
@@ -229,7 +285,7 @@ def match(*, order: Order, symbol: Symbol, ledger: Ledger) -> list[Execution]:
     )
     symbol.last_price = symbol.last_trade_price = executions[-1].price
     symbol.updated_at = now
-    symbol.save(update_fields=["last_price", "last_trade_price", "updated_at"])
+    row_update(symbol, ["last_price", "last_trade_price", "updated_at"])
     # The fills changed these accounts' equity: record it (the equity curve's points).
     for user_id in sorted({str(o.user_id) for o in (order, *makers.values())}):
         snapshot_take(account=ledger.account(user_id), at=now)
@@ -350,24 +406,10 @@ def trigger_stops(*, symbol: Symbol, ledger: Ledger | None = None) -> int:
     ledger = ledger or Ledger()
     triggered = 0
     for _ in range(MAX_STOP_CASCADE):
-        crossed = Q(side=Side.BUY, stop_price__lte=symbol.last_price) | Q(
-            side=Side.SELL, stop_price__gte=symbol.last_price
-        )
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .filter(
-                crossed,
-                symbol=symbol,
-                status=OrderStatus.OPEN,
-                triggered_at__isnull=True,
-                order_type__in=(OrderType.STOP, OrderType.STOP_LIMIT),
-            )
-            .order_by("seq")
-            .first()
-        )
-        if order is None:
+        found = _STOP_CROSSED.objects(symbol_id=symbol.pk, last_price=symbol.last_price)
+        if not found:
             break
+        order = found[0]
         order.triggered_at = timezone.now()
         match(order=order, symbol=symbol, ledger=ledger)
         triggered += 1
@@ -383,13 +425,9 @@ def _candle_add(*, symbol: Symbol, at: datetime, prices: list[Decimal], volume: 
     UPDATE, or an INSERT when the minute has no candle yet."""
     start = _minute(at)
     high, low, close = max(prices), min(prices), prices[-1]
-    updated = Candle.objects.filter(symbol=symbol, start=start).update(
-        high=Greatest("high", high),
-        low=Least("low", low),
-        close=close,
-        volume=F("volume") + volume,
-    )
-    if not updated:
+    if not _candle_fold(
+        symbol_id=symbol.pk, start=start, high=high, low=low, close=close, volume=volume
+    ):
         Candle.objects.create(
             symbol=symbol,
             start=start,
@@ -399,3 +437,34 @@ def _candle_add(*, symbol: Symbol, at: datetime, prices: list[Decimal], volume: 
             close=close,
             volume=volume,
         )
+
+
+def _candle_fold(
+    *, symbol_id: str, start: datetime, high: Decimal, low: Decimal, close: Decimal, volume: int
+) -> bool:
+    """The minute's candle widened to the new prices in one statement (the ORM's Greatest and
+    Least cost more to build than the write; SQLite keeps decimals as REAL, so the prices
+    are compared as numbers there). False when the minute has no candle yet."""
+    if connection.vendor == "sqlite":
+        greatest, least, number = "MAX", "MIN", "CAST(%s AS REAL)"
+    else:
+        greatest, least, number = "GREATEST", "LEAST", "%s"
+    sql = (
+        f"UPDATE trades_candle SET high = {greatest}(high, {number}), "  # noqa: S608  # nosec B608
+        f"low = {least}(low, {number}), close = %s, volume = volume + %s "
+        "WHERE symbol_id = %s AND start = %s"
+    )
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                ops.adapt_decimalfield_value(high),
+                ops.adapt_decimalfield_value(low),
+                ops.adapt_decimalfield_value(close),
+                volume,
+                symbol_id,
+                ops.adapt_datetimefield_value(start),
+            ],
+        )
+        return cursor.rowcount > 0

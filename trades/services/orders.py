@@ -38,7 +38,14 @@ from metering.models import Operation
 from metering.services import quota_ensure_available, usage_record
 from oversight import client as oversight
 from oversight.services.requests import ApprovalDraft, approval_request_open, approval_submit
-from portfolio.ledger import Ledger, account_ensure, cash_release, cash_reserve, shares_reserve
+from portfolio.ledger import (
+    Ledger,
+    account_ensure,
+    cash_release,
+    cash_reserve,
+    position_of,
+    shares_reserve,
+)
 from portfolio.models import Account, Position
 from portfolio.selectors import positions_value_of
 from trades.market import collar_bounds
@@ -54,7 +61,7 @@ from trades.models import (
 )
 from trades.services.events import order_publish
 from trades.services.market import current_session
-from trades.services.matching import order_close, order_work
+from trades.services.matching import order_close, order_work, symbol_lock, symbol_of
 from trades.services.risk import Holdings, Rules, risk_facts, risk_rules, verdict_holds
 from trading_demo.errors import (
     Conflict,
@@ -70,11 +77,22 @@ from trading_demo.errors import (
 )
 from trading_demo.ids import uuid7
 from trading_demo.models import Severity, User
+from trading_demo.prepared import PreparedQuery
 from trading_demo.realtime import publish_throttled
 
 # A verdict changes only when the moved figures cross one of the rules' bands, and there are few
 # of them (ARCHITECTURE.md "Defaults"): even a burst of one trader's orders settles in a few.
 SCORE_ATTEMPTS = 8
+
+# Read for every order (trading_demo/prepared.py says why it is compiled once). Not ordered:
+# the default ordering would make SQLite walk the user's order history, not the unique index.
+_BY_CLIENT_ID = PreparedQuery(
+    lambda user_id, client_order_id: Order.objects.filter(
+        user_id=user_id, client_order_id=client_order_id
+    ).order_by(),
+    user_id=UUID,
+    client_order_id=str,
+)
 
 
 @dataclass(frozen=True)
@@ -142,12 +160,10 @@ def order_submit(*, user: User, request: OrderRequest) -> SubmitResult:
 
 
 def _idempotent_replay(*, user: User, request: OrderRequest) -> Order | None:
-    try:
-        # get(), not first(): first() would sort by the default ordering and make SQLite walk
-        # the user's whole order history instead of the unique index.
-        existing = Order.objects.get(user=user, client_order_id=request.client_order_id)
-    except Order.DoesNotExist:
+    found = _BY_CLIENT_ID.objects(user_id=user.pk, client_order_id=request.client_order_id)
+    if not found:
         return None
+    existing = found[0]
     if existing.request_fingerprint != request.fingerprint():
         raise IdempotencyConflict(
             "client_order_id was already used for a different order.",
@@ -160,7 +176,7 @@ def _order_place(*, user: User, request: OrderRequest, deadline: float) -> Submi
     order_id = uuid7()
     account = account_ensure(user=user)
     for attempt in range(SCORE_ATTEMPTS):
-        symbol = Symbol.objects.filter(pk=request.symbol).first()
+        symbol = symbol_of(request.symbol)
         if symbol is None:
             raise ValidationFailed(
                 f"symbol: unknown symbol {request.symbol}.",
@@ -168,7 +184,7 @@ def _order_place(*, user: User, request: OrderRequest, deadline: float) -> Submi
             )
         if attempt:
             account.refresh_from_db()
-        position = Position.objects.filter(account=account, symbol=symbol).first()
+        position = position_of(account_id=account.pk, symbol_id=symbol.pk)
         holdings = Holdings.of(account, position)
         _check_order(request=request, symbol=symbol, account=account, position=position)
         facts = risk_facts(
@@ -303,7 +319,7 @@ def _order_commit(
     known_rules: Rules,
     draft: ApprovalDraft | None,
 ) -> SubmitResult:
-    symbol = Symbol.objects.select_for_update().get(pk=request.symbol)
+    symbol = symbol_lock(request.symbol)
     ledger = Ledger()
     account = ledger.account(user.pk)
     if request.side == Side.SELL:

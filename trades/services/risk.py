@@ -14,12 +14,12 @@ import json
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import F, Sum
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from oversight import client as oversight
@@ -27,6 +27,7 @@ from oversight.server import risk as rules
 from portfolio.models import Account, Position
 from portfolio.selectors import positions_value_of
 from trades.models import Candle, Order, Quote, Side, Symbol, resting_filter
+from trading_demo.prepared import PreparedQuery
 
 RECENT_ORDERS_WINDOW = timedelta(minutes=1)
 TYPICAL_VOLUME_CANDLES = 60  # the last hour of one-minute candles that traded
@@ -37,6 +38,41 @@ TYPICAL_VOLUME_TTL_SECONDS = 5.0
 # whether to ask the service again, it never replaces the service's score.
 RULES_TTL_SECONDS = 2.0
 _INPUT_FIELDS = frozenset(field.name for field in fields(rules.RiskInputs))
+
+# Read for every order (trading_demo/prepared.py says why they are compiled once).
+_QUOTED = PreparedQuery(
+    lambda symbol_id, side: (
+        Quote.objects.filter(symbol_id=symbol_id, side=side)
+        .values("symbol_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("total")
+        .order_by()
+    ),
+    symbol_id=str,
+    side=str,
+)
+_RESTING = PreparedQuery(
+    lambda symbol_id, side: (
+        Order.objects.filter(resting_filter(), symbol_id=symbol_id, side=side)
+        .values("symbol_id")
+        .annotate(total=Sum(F("quantity") - F("filled_quantity")))
+        .values_list("total")
+        .order_by()
+    ),
+    symbol_id=str,
+    side=str,
+)
+_RECENT = PreparedQuery(
+    lambda user_id, since: (
+        Order.objects.filter(user_id=user_id, created_at__gte=since)
+        .values("user_id")
+        .annotate(count=Count("id"))
+        .values_list("count")
+        .order_by()
+    ),
+    user_id=UUID,
+    since=datetime,
+)
 
 
 @dataclass(frozen=True)
@@ -73,12 +109,8 @@ def risk_facts(
 ) -> dict[str, Any]:
     """The EvaluateRiskRequest fields for an order (keyword arguments of `evaluate_risk`)."""
     opposite = Side.SELL if side == Side.BUY else Side.BUY
-    quoted = Quote.objects.filter(symbol=symbol, side=opposite).aggregate(total=Sum("quantity"))[
-        "total"
-    ]
-    resting = Order.objects.filter(resting_filter(), symbol=symbol, side=opposite).aggregate(
-        total=Sum(F("quantity") - F("filled_quantity"))
-    )["total"]
+    quoted = _QUOTED.scalar(symbol_id=symbol.pk, side=opposite)
+    resting = _RESTING.scalar(symbol_id=symbol.pk, side=opposite)
     since = timezone.now() - RECENT_ORDERS_WINDOW
     return {
         "request_id": order_id,
@@ -95,7 +127,7 @@ def risk_facts(
         "symbol_volatility": symbol.volatility,
         "visible_depth": (quoted or 0) + (resting or 0),
         "typical_volume": typical_volume(symbol=symbol),
-        "recent_order_count": Order.objects.filter(user_id=user_id, created_at__gte=since).count(),
+        "recent_order_count": _RECENT.scalar(user_id=user_id, since=since) or 0,
     }
 
 
