@@ -119,6 +119,33 @@ class OrderOutput(serializers.Serializer):
         return data
 
 
+# The seed's own contract (clients written from it send camelCase, and `side` for the side).
+SEED_ALIASES = {
+    "orderType": "order_type",
+    "timeInForce": "time_in_force",
+    "stopPrice": "stop_price",
+    "clientOrderId": "client_order_id",
+    "side": "type",
+}
+
+
+def seed_aliases(data: Any) -> Any:
+    """The order body with the seed's field names under ours. Both spellings of one field in
+    one body are refused rather than one silently winning."""
+    if not isinstance(data, dict) or not any(alias in data for alias in SEED_ALIASES):
+        return data
+    body = dict(data)
+    for alias, name in SEED_ALIASES.items():
+        if alias not in body:
+            continue
+        if name in body:
+            raise serializers.ValidationError({alias: [f"Send {name} or {alias}, not both."]})
+        value = body.pop(alias)
+        # `side` clients (Alpaca's habit) often write it in lower case.
+        body[name] = value.upper() if alias == "side" and isinstance(value, str) else value
+    return body
+
+
 class OrderListCreateApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
     # Placing an order is billed as trade.execute when it executes (by the order service,
@@ -187,10 +214,13 @@ class OrderListCreateApi(APIView):
         )
 
     @extend_schema(
-        request=InputSerializer, responses={201: OrderOutput, 202: OrderOutput, 200: OrderOutput}
+        request=InputSerializer,
+        responses={201: OrderOutput, 202: OrderOutput, 200: OrderOutput},
+        description="The seed's camelCase names are accepted too: orderType, timeInForce, "
+        "stopPrice, clientOrderId, and side for type.",
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=seed_aliases(request.data))
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["side"] = values.pop("type")

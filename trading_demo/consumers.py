@@ -8,7 +8,9 @@ import json
 import logging
 import time
 import uuid
+from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -176,7 +178,16 @@ class EventsConsumer(_EventConsumer):
         self.subscriptions: set[str] = set()
         self.client_id = str(uuid.uuid4())
         self._auth_timer: asyncio.Task[None] | None = None
+        # The seed's own contract (issue 14): at `/` the server greets before authentication,
+        # and `?timestamps=ms` asks for epoch milliseconds instead of ISO 8601.
+        self.greeted = self.scope.get("path") == "/"
+        query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
+        self.epoch_ms = query.get("timestamps", [""])[0] == "ms"
         await self.accept()
+        if self.greeted:
+            await self._send_json(
+                {"type": "connected", "client_id": self.client_id, "clientId": self.client_id}
+            )
         signed_in = self._session_user()
         if signed_in is not None:
             await self._authenticated(*signed_in)
@@ -192,7 +203,7 @@ class EventsConsumer(_EventConsumer):
         await self._join_user_groups(user, credential)
         await self._send_json(
             {
-                "type": "connected",
+                "type": "authenticated" if self.greeted else "connected",
                 "client_id": self.client_id,
                 "user": {"id": str(user.pk), "role": user.role},
             }
@@ -219,7 +230,9 @@ class EventsConsumer(_EventConsumer):
             await self._first_message(kind, message)
             return
         if kind == "ping":
-            await self._send_json({"type": "pong", "timestamp": timezone.now().isoformat()})
+            now = timezone.now()
+            stamp: object = int(now.timestamp() * 1000) if self.epoch_ms else now.isoformat()
+            await self._send_json({"type": "pong", "timestamp": stamp})
         elif kind == "subscribe":
             await self._subscribe(message.get("channel"))
         elif kind == "unsubscribe":
@@ -278,6 +291,16 @@ class EventsConsumer(_EventConsumer):
         if self.closing or message["channel"] not in self.subscriptions:
             return
         if message["channel"] in MANAGER_CHANNELS and not await self._access_holds():
+            return
+        if self.epoch_ms:
+            at = datetime.fromisoformat(message["timestamp"])
+            await self._send_json(
+                {
+                    "event": message["event"],
+                    "data": message["data"],
+                    "timestamp": int(at.timestamp() * 1000),
+                }
+            )
             return
         # Serialised once by publish(), not once per socket.
         await self.send(text_data=message["text"])

@@ -10,4 +10,6 @@ websocket_urlpatterns = [
     path("ws/ui/", PageConsumer.as_asgi()),
     # Alpaca's trading stream (trading_demo/alpaca/consumers.py).
     path("stream", TradingStreamConsumer.as_asgi()),
+    # The seed's socket address (clients written from it connect to the server's root).
+    path("", EventsConsumer.as_asgi()),
 ]

@@ -40,4 +40,7 @@ def tick_data(symbol: Symbol) -> dict[str, Any]:
 
 
 def order_publish(order: Order, event: str) -> None:
-    publish(event, order_event_data(order), channel="trades", user_ids=[order.user_id])
+    data = order_event_data(order)
+    if event == "trade:cancelled":
+        data["tradeId"] = data["id"]  # the seed names the cancelled order `tradeId`
+    publish(event, data, channel="trades", user_ids=[order.user_id])
