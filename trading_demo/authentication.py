@@ -4,16 +4,23 @@ function that turns any token a client holds into a user."""
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from trading_demo.models import ApiToken, User
+from trading_demo.prepared import PreparedQuery
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Every API request reads its user (trading_demo/prepared.py says why it is compiled once).
+_USER = PreparedQuery(lambda user_id: User.objects.filter(pk=user_id), user_id=UUID)
 
 
 def user_for_api_token(key: str) -> User | None:
@@ -56,3 +63,25 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+class UserJWTAuthentication(JWTAuthentication):
+    """simplejwt's JWT authentication, reading the token's user with one prepared query; the
+    same checks (a user that exists and is active)."""
+
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
+        user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
+        if user_id is None:
+            raise exceptions.AuthenticationFailed(
+                "Token contained no recognizable user identification", code="bad_token"
+            )
+        try:
+            found = _USER.objects(user_id=UUID(str(user_id)))
+        except ValueError:
+            found = []
+        if not found:
+            raise exceptions.AuthenticationFailed("User not found", code="user_not_found")
+        user: User = found[0]
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("User is inactive", code="user_inactive")
+        return user

@@ -279,3 +279,15 @@ def test_bad_token_is_401_with_a_plain_message(api, trader, credential):
         "Given token not valid for any token type",
         "Invalid or revoked API token.",
     )
+
+
+def test_access_token_of_a_deactivated_or_deleted_user_is_refused(api, trader):
+    token = login(api, trader.email).json()["token"]
+    assert api.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    trader.is_active = False
+    trader.save()
+    refused = api.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "not_authenticated"
+    trader.delete()
+    assert api.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401

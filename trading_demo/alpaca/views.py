@@ -19,7 +19,6 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from trades.api import OrderListCreateApi
 from trades.models import Order, Symbol
@@ -48,7 +47,7 @@ from trading_demo.alpaca.serializers import (
     SnapshotOutput,
     asset_id,
 )
-from trading_demo.authentication import ApiTokenAuthentication
+from trading_demo.authentication import ApiTokenAuthentication, UserJWTAuthentication
 from trading_demo.errors import DomainError, NotFound, ValidationFailed
 from trading_demo.models import User
 from trading_demo.permissions import ReadOnlyOrCanTrade
@@ -72,7 +71,11 @@ FIELD_NAMES = {
 class AlpacaApi(APIView):
     """Alpaca's key pair (or our own tokens); Alpaca's error body; viewers read only."""
 
-    authentication_classes = [AlpacaKeyAuthentication, ApiTokenAuthentication, JWTAuthentication]
+    authentication_classes = [
+        AlpacaKeyAuthentication,
+        ApiTokenAuthentication,
+        UserJWTAuthentication,
+    ]
     permission_classes = [ReadOnlyOrCanTrade]
 
     def get_exception_handler(self) -> Any:
