@@ -19,6 +19,7 @@ from metering.models import Quota, QuotaThreshold, UsageCounter, UsageRecord
 from metering.quota_rules import QuotaState, QuotaThresholds, utilization_pct
 from trading_demo.errors import Forbidden, QuotaExceeded, ValidationFailed
 from trading_demo.models import User
+from trading_demo.prepared import rows_insert
 from trading_demo.realtime import publish
 
 logger = logging.getLogger(__name__)
@@ -149,13 +150,14 @@ def usage_record(
     # a refusal undoes only its own record and leaves the caller's transaction usable (the
     # caller decides whether its work stays: BillingMiddleware rolls it back).
     with transaction.atomic(savepoint=within_quota):
-        record = UsageRecord.objects.create(
+        record = UsageRecord(
             user_id=user_id,
             operation=operation,
             quantity=quantity,
             unit_price=price,
             metadata=metadata or {},
         )
+        rows_insert([record])  # every order and call writes one (trading_demo/prepared.py)
         month = month_key(record.occurred_at)
         used = _counter_add(user_id=user_id, month=month, by=quantity)
         _, limit = _used_and_limit(user_id=user_id, month=month)
