@@ -14,11 +14,15 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from alpaca.trading.stream import TradingStream
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.alpaca.conftest import KeyPair, key_pair_for
 from tests.trades.conftest import make_symbol, set_quotes
+from trading_demo.asgi import application
+from trading_demo.services import api_token_create, api_token_revoke
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -118,3 +122,26 @@ def test_stream_refuses_a_wrong_secret(daphne, keys):
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_revoking_the_token_closes_an_open_stream(trader, settings):
+    """In process, with the re-check every 0.2 s instead of 15 s."""
+    settings.WS_ACCESS_RECHECK_SECONDS = 0.2
+    token, secret = api_token_create(user=trader, name="bot")
+
+    async def scenario() -> None:
+        socket = WebsocketCommunicator(application, "/stream")
+        connected, _ = await socket.connect()
+        assert connected
+        await socket.send_json_to(
+            {"action": "authenticate", "data": {"key_id": token.key_id, "secret_key": secret}}
+        )
+        reply = await socket.receive_json_from(timeout=2)
+        assert reply["data"]["status"] == "authorized"
+        await socket.send_json_to({"action": "listen", "data": {"streams": ["trade_updates"]}})
+        assert (await socket.receive_json_from(timeout=2))["data"]["streams"] == ["trade_updates"]
+        await sync_to_async(api_token_revoke)(user=trader, token_id=token.pk)
+        closed = await socket.receive_output(timeout=3)
+        assert closed == {"type": "websocket.close", "code": 4401}
+
+    async_to_sync(scenario)()

@@ -17,18 +17,20 @@ import json
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from portfolio.models import Position
 from trades.models import Order, OrderStatus
 from trading_demo.alpaca.authentication import user_for_key_pair
 from trading_demo.alpaca.serializers import ORDER_STATUS, OrderOutput
+from trading_demo.consumers import (
+    AUTH_TIMEOUT_SECONDS,
+    CLOSE_UNAUTHENTICATED,
+    MAX_MESSAGE_BYTES,
+    _EventConsumer,
+)
 from trading_demo.models import User
-from trading_demo.realtime import relay_start, user_group
+from trading_demo.socket_access import SocketCredential
 
-CLOSE_UNAUTHENTICATED = 4401
-AUTH_TIMEOUT_SECONDS = 10
-MAX_MESSAGE_BYTES = 4096
 STREAMS = ("trade_updates",)
 
 # Our order events -> Alpaca's trade update events (fills are `fill` or `partial_fill`).
@@ -82,8 +84,10 @@ def trade_update(*, user: User, event: str, data: dict[str, Any]) -> dict[str, A
     return update
 
 
-class TradingStreamConsumer(AsyncWebsocketConsumer):
-    user: User | None = None
+class TradingStreamConsumer(_EventConsumer):
+    """On the same footing as `/ws/` (the shared base): inbound messages rate-limited, the open-
+    sockets gauge, and the key pair re-checked while the socket is open (a revoked token closes
+    it with 4401)."""
 
     async def connect(self) -> None:
         self.groups: list[str] = []
@@ -94,7 +98,7 @@ class TradingStreamConsumer(AsyncWebsocketConsumer):
     async def _close_if_anonymous(self) -> None:
         await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
         if self.user is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._close(CLOSE_UNAUTHENTICATED)
 
     async def disconnect(self, code: int) -> None:
         self._auth_timer.cancel()
@@ -130,21 +134,19 @@ class TradingStreamConsumer(AsyncWebsocketConsumer):
             user = self.user
         if user is None:
             await self._send("authorization", {"action": "authenticate", "status": "unauthorized"})
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._close(CLOSE_UNAUTHENTICATED)
             return
         if self.user is None:
-            self.user = user
             self._auth_timer.cancel()
-            relay_start()
-            group = user_group(user.pk)
-            self.groups.append(group)
-            await self.channel_layer.group_add(group, self.channel_name)
+            assert isinstance(secret, str)
+            # The secret alone names the token: re-checking it follows a revocation.
+            await self._join_user_groups(user, SocketCredential("token", secret))
         await self._send("authorization", {"action": "authenticate", "status": "authorized"})
 
     async def _listen(self, message: dict[str, Any]) -> None:
         if self.user is None:
             await self._send("authorization", {"action": "listen", "status": "unauthorized"})
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._close(CLOSE_UNAUTHENTICATED)
             return
         given = message.get("data")
         streams = given.get("streams") if isinstance(given, dict) else None
@@ -154,7 +156,7 @@ class TradingStreamConsumer(AsyncWebsocketConsumer):
         await self._send("listening", {"streams": sorted(self.listening)})
 
     async def event_message(self, message: dict[str, Any]) -> None:
-        if self.user is None or "trade_updates" not in self.listening:
+        if self.closing or self.user is None or "trade_updates" not in self.listening:
             return
         if message.get("channel") != "trades":
             return
