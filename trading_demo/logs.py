@@ -11,6 +11,8 @@ Client errors (4xx) are one line each: Django attaches the exception's traceback
 
 from __future__ import annotations
 
+import logging.config
+import os
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -192,6 +194,14 @@ def logging_config(*, json: bool, level: str) -> dict[str, Any]:
             "django.channels.server": {"level": "WARNING"},
         },
     }
+
+
+def configure_process_logging(*, level: str) -> None:
+    """For the processes without Django settings (the gRPC servers): the same lines as the
+    app's, JSON unless LOG_FORMAT says `console` (or DEBUG is on and LOG_FORMAT is unset)."""
+    debug = os.environ.get("DEBUG", "").lower() in ("1", "true", "yes", "on")
+    chosen = os.environ.get("LOG_FORMAT") or ("console" if debug else "json")
+    logging.config.dictConfig(logging_config(json=chosen == "json", level=level.upper()))
 
 
 def configure_structlog() -> None:

@@ -21,6 +21,7 @@ from types import FrameType
 from metering.quota_rules import QuotaThresholds
 from metering.server.service import serve
 from metering.server.store import DEFAULT_QUOTA, Store
+from trading_demo.logs import configure_process_logging
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 GRACE_SECONDS = 5.0
@@ -42,10 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args(argv)
 
-    logging.basicConfig(
-        level=os.environ.get("METERING_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_process_logging(level=os.environ.get("METERING_LOG_LEVEL", "INFO"))
     default_quota = int(os.environ.get("METERING_DEFAULT_QUOTA") or DEFAULT_QUOTA)
     try:
         thresholds = QuotaThresholds.from_env()

@@ -10,7 +10,6 @@ HOST:PORT" once it accepts calls; SIGTERM or SIGINT stops it gracefully.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -20,6 +19,7 @@ from types import FrameType
 
 from oversight.server.service import build_server
 from oversight.server.store import FILE_NAME, Store
+from trading_demo.logs import configure_process_logging
 
 DEFAULT_URL = "127.0.0.1:50052"
 STOP_GRACE_SECONDS = 5.0
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")))
     parser.add_argument("--workers", type=int, default=16, help="gRPC worker threads")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_process_logging(level="INFO")
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(args.data_dir / FILE_NAME)

@@ -176,3 +176,29 @@ def test_403_and_404_are_one_line_each_with_the_request_and_user(json_server, vi
     assert "exception" not in denied
     with open(json_server.log.name) as log:
         assert "Traceback" not in log.read()
+
+
+def test_the_grpc_servers_log_the_same_json_lines(tmp_path, monkeypatch):
+    from tests.metering.conftest import MeteringServer
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    server = MeteringServer(tmp_path)
+    server.start()
+    assert server.stop() == 0  # SIGTERM: it logs its graceful stop
+
+    records = [json.loads(line) for line in server.log_path.read_text().splitlines()]
+    assert records and all(record["timestamp"].endswith("Z") for record in records)
+    assert records[-1] | {"timestamp": None} == {
+        "event": "metering stopped",
+        "level": "info",
+        "logger": "metering.server",
+        "timestamp": None,
+    }
+
+
+def test_the_log_set_up_of_the_grpc_servers_needs_no_django():
+    script = "import sys, trading_demo.logs; print(sorted(m for m in sys.modules if m == 'django'))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
