@@ -4,15 +4,15 @@ The only Django-side module that imports the generated stubs: everything else ca
 functions and gets frozen dataclasses back (`Decimal` money, UTC `datetime`s), never protobuf.
 
 Every call carries its own deadline (`timeout=` on the call, not a service-config timeout:
-grpcio 1.85 fails every call when that is under 2 s). Only UNAVAILABLE is retried, with
-exponential backoff; a service that cannot be reached, or a deadline that passes, raises
-`MeteringUnavailable`. One channel per target, created on first use and shared by all threads.
+grpcio 1.85 fails every call when that is under 2 s), and it covers the retries too. Only
+UNAVAILABLE is retried, with exponential backoff; a service that cannot be reached, or a
+deadline that passes, raises `MeteringUnavailable`. One channel per target, created on first
+use and shared by all threads.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,7 +28,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from metering.proto import metering_pb2 as pb
 from metering.proto import metering_pb2_grpc
 from trading_demo.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
-from trading_demo.grpc_channels import ChannelCache, health_status
+from trading_demo.grpc_channels import (
+    ChannelCache,
+    RetryPolicy,
+    call_within_deadline,
+    health_status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +48,8 @@ QUOTA_DEADLINE = 0.5
 ADMIN_DEADLINE = 1.0
 HEALTH_DEADLINE = 1.0
 
-RETRY_ATTEMPTS = 3
-BACKOFF_INITIAL = 0.05
-BACKOFF_MULTIPLIER = 4
-BACKOFF_MAX = 0.2
+# 50 ms, then 200 ms between attempts, out of the call's own deadline.
+RETRY = RetryPolicy(attempts=3, backoff_initial=0.05, multiplier=4, backoff_max=0.2)
 
 _CHANNEL_OPTIONS = [
     # gRPC's default reconnect backoff grows to 120 s: after a restart of the service the web
@@ -128,23 +131,16 @@ def close_channels() -> None:
 
 
 def _call(method: str, request: Any, timeout: float) -> Any:
-    for attempt in range(1, RETRY_ATTEMPTS + 1):
-        try:
-            return getattr(_stub(), method)(request, timeout=timeout)
-        except grpc.RpcError as exc:
-            code = exc.code()
-            if code is not grpc.StatusCode.UNAVAILABLE or attempt == RETRY_ATTEMPTS:
-                raise _translate(method, exc) from exc
-            delay = min(BACKOFF_INITIAL * BACKOFF_MULTIPLIER ** (attempt - 1), BACKOFF_MAX)
-            logger.info(
-                "metering %s unavailable (attempt %d of %d), retrying in %.0f ms",
-                method,
-                attempt,
-                RETRY_ATTEMPTS,
-                delay * 1000,
-            )
-            time.sleep(delay)
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    """One RPC whose `timeout` covers every retry (trading_demo.grpc_channels)."""
+    try:
+        return call_within_deadline(
+            lambda remaining: getattr(_stub(), method)(request, timeout=remaining),
+            timeout=timeout,
+            policy=RETRY,
+            method=f"metering {method}",
+        )
+    except grpc.RpcError as exc:
+        raise _translate(method, exc) from exc
 
 
 def _translate(method: str, exc: grpc.RpcError) -> Exception:

@@ -14,7 +14,6 @@ ApprovalExpired for the approval workflow.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,14 +29,19 @@ from google.protobuf import timestamp_pb2
 from oversight.proto import oversight_pb2 as pb
 from oversight.proto import oversight_pb2_grpc as pb_grpc
 from trading_demo.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
-from trading_demo.grpc_channels import ChannelCache, health_status
+from trading_demo.grpc_channels import (
+    ChannelCache,
+    RetryPolicy,
+    call_within_deadline,
+    health_status,
+)
 
 SERVICE_NAME = "oversight.v1.Oversight"
 EVALUATE_TIMEOUT = 1.5
 CALL_TIMEOUT = 2.0
 HEALTH_TIMEOUT = 1.0
-ATTEMPTS = 3
-BACKOFF_SECONDS = 0.1  # then 0.2; the sleeps come out of the call's deadline too
+# 0.1 s, then 0.2 s between attempts; the sleeps come out of the call's deadline too.
+RETRY = RetryPolicy(attempts=3, backoff_initial=0.1, multiplier=2, backoff_max=0.2)
 
 # After the service restarts, the cached channel reconnects within a second (grpc's default
 # backoff grows to 120 s). Not grpc.min_reconnect_backoff_ms: that is also the connect timeout,
@@ -183,23 +187,15 @@ def _call[R](
     *,
     timeout: float,
 ) -> R:
-    deadline = time.monotonic() + timeout
-    for attempt in range(ATTEMPTS):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            return method(_stub())(request, timeout=remaining)
-        except grpc.RpcError as exc:
-            code = exc.code()
-            if code is grpc.StatusCode.UNAVAILABLE and attempt + 1 < ATTEMPTS:
-                time.sleep(min(BACKOFF_SECONDS * 2**attempt, max(deadline - time.monotonic(), 0)))
-                continue
-            raise _domain_error(exc) from exc
-    raise OversightUnavailable(
-        "The oversight service did not answer in time.",
-        details={"service": "oversight", "status": "DEADLINE_EXCEEDED"},
-    )
+    try:
+        return call_within_deadline(
+            lambda remaining: method(_stub())(request, timeout=remaining),
+            timeout=timeout,
+            policy=RETRY,
+            method="oversight",
+        )
+    except grpc.RpcError as exc:
+        raise _domain_error(exc) from exc
 
 
 def _domain_error(exc: grpc.RpcError) -> Exception:

@@ -1,14 +1,20 @@
-"""What the gRPC service clients share: one cached channel per target, and the standard
-health check. Each client keeps its own deadlines, retries and error mapping."""
+"""What the gRPC service clients share: one cached channel per target, the one call helper
+(a deadline that covers every retry), and the standard health check. Each client keeps its own
+deadlines, retry policy and error mapping."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+logger = logging.getLogger(__name__)
 
 
 class ChannelCache:
@@ -34,6 +40,74 @@ class ChannelCache:
             self._channels.clear()
         for channel in channels:
             channel.close()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often to try an UNAVAILABLE call again, and how long to wait in between (each wait
+    `multiplier` times the last, at most `backoff_max`). Only UNAVAILABLE is retried: the
+    call never reached the service, so trying again cannot do anything twice."""
+
+    attempts: int = 3
+    backoff_initial: float = 0.1
+    multiplier: float = 2.0
+    backoff_max: float = 1.0
+
+    def backoff(self, attempt: int) -> float:
+        """The wait after the `attempt`-th failure (1-based)."""
+        return min(self.backoff_initial * self.multiplier ** (attempt - 1), self.backoff_max)
+
+
+class DeadlineSpent(grpc.RpcError):
+    """The call's deadline ran out between attempts (a retry had no time left): reported like
+    the DEADLINE_EXCEEDED the service would have caused, so the clients map one code."""
+
+    def __init__(self, method: str, attempts: int) -> None:
+        super().__init__(f"{method}: deadline spent after {attempts} attempt(s)")
+        self._details = f"deadline spent after {attempts} attempt(s)"
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def details(self) -> str:
+        return self._details
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
+
+def call_within_deadline[R](
+    attempt: Callable[[float], R],
+    *,
+    timeout: float,
+    policy: RetryPolicy,
+    method: str = "call",
+) -> R:
+    """Run `attempt(remaining_seconds)` (one RPC with that as its gRPC deadline) until it
+    answers, retrying UNAVAILABLE by `policy`. `timeout` bounds the whole call: every attempt
+    and every backoff sleep come out of it, so a slow or frozen service costs the caller at
+    most `timeout`, never `attempts` x `timeout`. Raises the last grpc.RpcError (DeadlineSpent
+    when no time was left for the next attempt)."""
+    deadline = time.monotonic() + timeout
+    for number in range(1, policy.attempts + 1):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineSpent(method, number - 1)
+        try:
+            return attempt(remaining)
+        except grpc.RpcError as exc:
+            if exc.code() is not grpc.StatusCode.UNAVAILABLE or number == policy.attempts:
+                raise
+            wait = min(policy.backoff(number), max(deadline - time.monotonic(), 0.0))
+            logger.info(
+                "%s unavailable (attempt %d of %d), retrying in %.0f ms",
+                method,
+                number,
+                policy.attempts,
+                wait * 1000,
+            )
+            time.sleep(wait)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def health_status(target: str, service: str, timeout: float) -> str:
