@@ -286,3 +286,43 @@ def test_a_critical_order_is_refused_with_alpacas_403_and_our_reasons(trading, a
     assert (refused.value.status_code, refused.value.code) == (403, 40310000)
     assert refused.value.message.startswith("The order was refused by the risk check: ")
     assert not Order.objects.exists()
+
+
+def test_cancel_all_close_all_history_calendar_and_activities(daphne, trading, keys, acme, trader):
+    trading.submit_order(
+        MarketOrderRequest(symbol="ACME", qty=6, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    )
+    resting = [
+        trading.submit_order(
+            LimitOrderRequest(
+                symbol="ACME",
+                qty=1,
+                side=OrderSide.BUY,
+                time_in_force=TimeInForce.GTC,
+                limit_price=95 + step,
+            )
+        )
+        for step in range(2)
+    ]
+    activities = requests.get(
+        daphne.url + "/v2/account/activities/FILL",
+        headers={"APCA-API-KEY-ID": keys.key_id, "APCA-API-SECRET-KEY": keys.secret_key},
+        timeout=10,
+    ).json()
+    assert [
+        (a["activity_type"], a["side"], a["qty"], a["price"], a["type"]) for a in activities
+    ] == [("FILL", "buy", "6", "100.10", "fill")]
+
+    cancelled = trading.cancel_orders()
+    assert {(c.id, c.status) for c in cancelled} == {(o.id, 200) for o in resting}
+
+    closed = trading.close_all_positions(cancel_orders=True)
+    assert [(c.symbol, c.status, c.body.qty, c.body.side) for c in closed] == [
+        ("ACME", 200, "6", OrderSide.SELL)
+    ]
+    assert trading.get_all_positions() == []
+
+    history = trading.get_portfolio_history()
+    assert len(history.timestamp) == len(history.equity) == len(history.profit_loss)
+    calendar = trading.get_calendar()
+    assert len(calendar) == 31 and calendar[0].open.hour == 0
