@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
@@ -27,6 +27,7 @@ from trades.models import Symbol
 from trades.selectors import symbols_list
 from trading_demo.errors import DomainError, NotFound
 from trading_demo.models import Severity, User
+from trading_demo.pages import HtmxHttpRequest
 
 PAGE = "alerts/alerts.html"
 ALERTS_PER_PAGE = 50
@@ -99,18 +100,18 @@ def _form_context(form: dict[str, str]) -> dict[str, Any]:
 
 
 @login_required
-def alerts(request: HttpRequest) -> HttpResponse:
+def alerts(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     context = alert_list_context(user, request.GET)
-    if request.htmx and request.htmx.target == "alert-list":  # type: ignore[attr-defined]
+    if request.htmx and request.htmx.target == "alert-list":
         return render(request, f"{PAGE}#alert-list", context)
     context |= price_alerts_context(user) | _form_context({})
     return render(request, PAGE, context)
 
 
-def _list_response(request: HttpRequest, user: User, **extra: Any) -> HttpResponse:
+def _list_response(request: HtmxHttpRequest, user: User, **extra: Any) -> HttpResponse:
     """After acknowledging: the list again, with the filters the page had, and the bell."""
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         return redirect("alerts")
     context = alert_list_context(user, request.POST) | extra
     html = render_to_string(f"{PAGE}#alert-list", context, request=request)
@@ -122,13 +123,13 @@ def _list_response(request: HttpRequest, user: User, **extra: Any) -> HttpRespon
 
 @login_required
 @require_POST
-def alert_acknowledge_view(request: HttpRequest, alert_id: Any) -> HttpResponse:
+def alert_acknowledge_view(request: HtmxHttpRequest, alert_id: Any) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         alert_acknowledge(user=user, alert_id=alert_id)
     except NotFound:
         return HttpResponse("No such alert.", status=404)
-    if request.htmx and (request.htmx.target or "").startswith("toast-"):  # type: ignore[attr-defined]
+    if request.htmx and (request.htmx.target or "").startswith("toast-"):
         # From a toast: it removes itself; the page socket brings the new unread count.
         return HttpResponse("")
     return _list_response(request, user)
@@ -136,7 +137,7 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: Any) -> HttpResponse:
 
 @login_required
 @require_POST
-def alerts_acknowledge_all_view(request: HttpRequest) -> HttpResponse:
+def alerts_acknowledge_all_view(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     count = alerts_acknowledge_all(user=user)
     return _list_response(request, user, acknowledged_count=count)
@@ -153,7 +154,7 @@ def _parse_form(post: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
 
 @login_required
 @require_POST
-def price_alert_validate(request: HttpRequest) -> HttpResponse:
+def price_alert_validate(request: HtmxHttpRequest) -> HttpResponse:
     """Inline validation while the trader types: the error (or none) of one field, and the
     selected symbol's last price next to the form."""
     field = request.POST.get("_field", "")
@@ -171,7 +172,7 @@ def price_alert_validate(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def price_alert_create_view(request: HttpRequest) -> HttpResponse:
+def price_alert_create_view(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = {field: request.POST.get(field, "") for field in FORM_FIELDS}
     context = _form_context(form)
@@ -198,7 +199,7 @@ def price_alert_create_view(request: HttpRequest) -> HttpResponse:
                     _form_defaults(context["symbols"]) | {"symbol": form["symbol"]}
                 )
                 context["created"] = created
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         if status == 200:
             return redirect("alerts")
         full = alert_list_context(user, QueryDict()) | price_alerts_context(user) | context
@@ -212,8 +213,8 @@ def price_alert_create_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(html)
 
 
-def _price_alerts_response(request: HttpRequest, user: User, error: str = "") -> HttpResponse:
-    if not request.htmx:  # type: ignore[attr-defined]
+def _price_alerts_response(request: HtmxHttpRequest, user: User, error: str = "") -> HttpResponse:
+    if not request.htmx:
         return redirect("alerts")
     context = price_alerts_context(user) | {"price_alerts_error": error}
     return render(request, f"{PAGE}#price-alerts", context)
@@ -221,7 +222,7 @@ def _price_alerts_response(request: HttpRequest, user: User, error: str = "") ->
 
 @login_required
 @require_POST
-def price_alert_delete_view(request: HttpRequest, alert_id: Any) -> HttpResponse:
+def price_alert_delete_view(request: HtmxHttpRequest, alert_id: Any) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         price_alert_delete(user=user, alert_id=alert_id)
@@ -234,7 +235,7 @@ def price_alert_delete_view(request: HttpRequest, alert_id: Any) -> HttpResponse
 
 @login_required
 @require_POST
-def price_alert_rearm_view(request: HttpRequest, alert_id: Any) -> HttpResponse:
+def price_alert_rearm_view(request: HtmxHttpRequest, alert_id: Any) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         price_alert_rearm(user=user, alert_id=alert_id)

@@ -12,10 +12,12 @@ from oversight.models import ApprovalState, DecisionChannel
 from oversight.views import PAGE, queue_context, recent_context
 from trading_demo.models import User
 from trading_demo.realtime import ui_renderer
+from trading_demo.timezones import in_user_zone
 
 
 @ui_renderer("approval:requested", pages=["approvals"])
 @ui_renderer("approval:decided", pages=["approvals"])
+@in_user_zone
 def approvals_refresh(user: User, data: dict[str, Any]) -> str:
     if not user.is_manager:
         # The trader hears of their own decision on the same event: not their page to show.

@@ -10,12 +10,11 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_htmx.middleware import HtmxDetails
 
 from oversight.forms import DecisionForm
 from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
@@ -23,17 +22,13 @@ from oversight.selectors import pending_queue, recent_decisions
 from oversight.services.decisions import approval_decide
 from trading_demo.errors import DomainError
 from trading_demo.models import User
-from trading_demo.pages import manager_required
+from trading_demo.pages import HtmxHttpRequest, manager_required
 
 PAGE = "oversight/approvals.html"
 QUEUE_TARGET = "approval-queue"
 QUEUE_ROWS = 100
 RECENT_ROWS = 20
 URGENT_SECONDS = 120
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from portfolio.selectors import account_summary
 from portfolio.views import portfolio_context
 from trading_demo.models import User
 from trading_demo.realtime import ui_renderer
+from trading_demo.timezones import in_user_zone
 
 PAGE = "portfolio/portfolio.html"
 
@@ -24,6 +25,7 @@ def sidebar(user: User, data: dict[str, Any]) -> str:
 
 
 @ui_renderer("portfolio:updated", pages=["portfolio"])
+@in_user_zone
 def portfolio_panels(user: User, data: dict[str, Any]) -> str:
     """Every figure of the Portfolio page from one summary, so one price snapshot: the
     sidebar is rendered again here and, coming after `sidebar`'s, its swap is the one that

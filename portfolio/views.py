@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -21,6 +21,7 @@ from portfolio.selectors import (
 )
 from portfolio.services import account_reset
 from trading_demo.models import User
+from trading_demo.pages import HtmxHttpRequest
 
 SORTS = [
     "symbol",
@@ -49,12 +50,12 @@ def portfolio_context(user: User, sort: str = "symbol") -> dict[str, Any]:
 
 
 @login_required
-def portfolio(request: HttpRequest) -> HttpResponse:
+def portfolio(request: HtmxHttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "symbol")
     if sort.lstrip("-") not in SORTS:
         sort = "symbol"
     context = portfolio_context(request.user, sort)  # type: ignore[arg-type]
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "portfolio/portfolio.html#positions", context)
     return render(request, "portfolio/portfolio.html", context)
 
@@ -91,19 +92,19 @@ def analytics_context(user: User, period: str) -> dict[str, Any]:
 
 
 @login_required
-def analytics(request: HttpRequest) -> HttpResponse:
+def analytics(request: HtmxHttpRequest) -> HttpResponse:
     period = request.GET.get("period", "day")
     if period not in PERIODS:
         period = "day"
     context = analytics_context(request.user, period)  # type: ignore[arg-type]
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "portfolio/analytics.html#report", context)
     return render(request, "portfolio/analytics.html", context)
 
 
 @login_required
 @require_POST
-def reset(request: HttpRequest) -> HttpResponse:
+def reset(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not user.can_trade:
         messages.error(request, "Viewers cannot reset an account.")

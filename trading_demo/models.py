@@ -62,6 +62,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     slack_min_severity = models.CharField(
         max_length=8, choices=Severity.choices, default=Severity.HIGH
     )
+    # An IANA zone name for the pages' times; blank until chosen or reported by the browser.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     objects = UserManager()
 

@@ -9,8 +9,16 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django_htmx.middleware import HtmxDetails
 
 View = Callable[..., HttpResponse]
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A page request as django-htmx's middleware leaves it (django-htmx's example app types
+    views this way instead of ignoring `request.htmx`)."""
+
+    htmx: HtmxDetails
 
 
 def manager_required(view: View) -> View:

@@ -14,6 +14,7 @@ from trading_demo.errors import NotFound, ValidationFailed
 from trading_demo.models import ApiToken, Role, Severity, Theme, User
 from trading_demo.realtime import publish
 from trading_demo.roles import ROLE_PERMISSIONS, STAFF_ROLES
+from trading_demo.timezones import zone_valid
 
 MAX_ACTIVE_TOKENS = 20
 
@@ -75,8 +76,17 @@ def preferences_update(
     theme: str | None = None,
     toast_min_severity: str | None = None,
     slack_min_severity: str | None = None,
+    time_zone: str | None = None,
 ) -> User:
     changes: dict[str, Any] = {}
+    if time_zone is not None:
+        if not zone_valid(time_zone):
+            raise ValidationFailed(
+                f"time_zone: {time_zone[:64]!r} is not a time zone (an IANA name such as "
+                "America/New_York).",
+                details={"time_zone": ["invalid"]},
+            )
+        changes["time_zone"] = time_zone
     for field, value, allowed in (
         ("theme", theme, Theme.values),
         ("toast_min_severity", toast_min_severity, Severity.values),
@@ -95,6 +105,15 @@ def preferences_update(
         user.save(update_fields=list(changes))
         publish("preferences:updated", {"theme": user.theme}, user_ids=[user.pk])
     return user
+
+
+def time_zone_report(*, user: User, time_zone: str) -> bool:
+    """The zone the user's browser reports, kept only while the user has chosen none (a
+    choice made in Settings wins over every browser). True when it was kept."""
+    if user.time_zone:
+        return False
+    preferences_update(user=user, time_zone=time_zone)
+    return True
 
 
 @transaction.atomic

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "trading_demo.timezones.UserTimezoneMiddleware",
     "trading_demo.throttling.RateLimitHeadersMiddleware",
     # Last, as axes asks: it turns a locked-out sign-in page into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -243,6 +244,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "trading_demo.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "trading_demo.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "VIEW_NAME_FUNCTION": "trading_demo.api_names.get_view_name",
 }
 
 SIMPLE_JWT = {

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from alerts import urls as alerts_urls
@@ -62,6 +64,7 @@ urlpatterns = [
     path("risk/", risk_settings.risk_settings, name="risk"),
     path("slack/interactions", slack_views.interactions, name="slack-interactions"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/time-zone/", views.time_zone_detected, name="settings-time-zone"),
     path("settings/tokens/", views.token_create, name="settings-token-create"),
     path(
         "settings/tokens/<uuid:token_id>/revoke/",
@@ -73,6 +76,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
+    # Browsers ask for /favicon.ico whatever the page links: point them at the SVG icon.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
     path("api/", include(api_patterns)),

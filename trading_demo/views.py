@@ -17,11 +17,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh
 
 from trading_demo import health
-from trading_demo.errors import DomainError
+from trading_demo.errors import DomainError, error_body
 from trading_demo.models import Severity, Theme, User
+from trading_demo.pages import HtmxHttpRequest
 from trading_demo.selectors import api_tokens_for
-from trading_demo.services import api_token_create, api_token_revoke, preferences_update
+from trading_demo.services import (
+    api_token_create,
+    api_token_revoke,
+    preferences_update,
+    time_zone_report,
+)
 from trading_demo.throttling import LoginRateThrottle
+from trading_demo.timezones import zone_choices
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -65,7 +72,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @login_required
-def status_lights(request: HttpRequest) -> HttpResponse:
+def status_lights(request: HtmxHttpRequest) -> HttpResponse:
     results = async_to_sync(health.run_all)()
     return render(request, "trading_demo/base.html#status-lights", {"checks": results})
 
@@ -73,6 +80,7 @@ def status_lights(request: HttpRequest) -> HttpResponse:
 def _settings_context(user: User, **extra: Any) -> dict[str, Any]:
     return {
         "tokens": api_tokens_for(user=user)[:100],
+        "time_zones": zone_choices(),
         "themes": Theme.choices,
         "severities": Severity.choices,
         **extra,
@@ -82,7 +90,7 @@ def _settings_context(user: User, **extra: Any) -> dict[str, Any]:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if request.method == "POST":
         try:
@@ -91,22 +99,35 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 theme=request.POST.get("theme"),
                 toast_min_severity=request.POST.get("toast_min_severity"),
                 slack_min_severity=request.POST.get("slack_min_severity"),
+                time_zone=request.POST.get("time_zone"),
             )
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, "Preferences saved.")
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             # The theme is on <html>: a full refresh is the honest way to apply it.
             return HttpResponseClientRefresh()
         return redirect("settings")
     return render(request, "trading_demo/settings.html", _settings_context(user))
 
 
+@login_required
+@require_POST
+def time_zone_detected(request: HtmxHttpRequest) -> HttpResponse:
+    """Where static/js/app.js reports the browser's zone, once, for a user who chose none."""
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        kept = time_zone_report(user=user, time_zone=request.POST.get("time_zone", ""))
+    except DomainError as exc:
+        return JsonResponse(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    return HttpResponse(status=204 if kept else 409)
+
+
 @never_cache
 @login_required
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: HtmxHttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     context: dict[str, Any] = {}
     try:
@@ -115,7 +136,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         context["token_error"] = exc.message
     else:
         context["new_token"] = {"name": token.name, "key": key, "key_id": token.key_id}
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(
             request, "trading_demo/settings.html#tokens", _settings_context(user, **context)
         )
@@ -124,7 +145,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, token_id: Any) -> HttpResponse:
+def token_revoke(request: HtmxHttpRequest, token_id: Any) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         api_token_revoke(user=user, token_id=token_id)
@@ -132,6 +153,6 @@ def token_revoke(request: HttpRequest, token_id: Any) -> HttpResponse:
         if exc.code == "not_found":
             return HttpResponse("No such token.", status=404)
         raise
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "trading_demo/settings.html#tokens", _settings_context(user))
     return redirect("settings")

@@ -47,6 +47,25 @@
     }
   });
 
+  // A user who chose no time zone gets the browser's: reported once, then the page is shown
+  // again in it (the server renders every time in the user's zone).
+  function reportTimeZone() {
+    var root = document.documentElement;
+    var url = root.getAttribute("data-time-zone-report");
+    var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!url || !zone) return;
+    root.removeAttribute("data-time-zone-report");
+    var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+    var body = new URLSearchParams({ time_zone: zone });
+    fetch(url, { method: "POST", body: body, headers: { "X-CSRFToken": csrf }, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status === 204 && zone !== "UTC") window.location.reload();
+      })
+      .catch(function () { /* the next page load tries again */ });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", reportTimeZone);
+  else reportTimeZone();
+
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest("[data-nav-toggle]");
     if (!toggle) return;

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils import dateformat, timezone
 
 register = template.Library()
 
@@ -65,3 +66,13 @@ def without_prefix(message: Any, prefix: Any) -> bool:
     """True when `message` does not already start with `prefix` (an alert's text that names
     its symbol first needs no symbol in front of it)."""
     return not (prefix and str(message).startswith(str(prefix)))
+
+
+@register.filter
+def local(value: Any, fmt: str = "Y-m-d H:i") -> str:
+    """A moment in the page's time zone (the user's, see trading_demo/timezones.py), with the
+    zone's abbreviation so nobody mistakes it for another: "2026-12-02 14:26 EST"."""
+    if not value:
+        return "—"
+    moment = timezone.localtime(value)
+    return f"{dateformat.format(moment, fmt)} {dateformat.format(moment, 'T')}"
