@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from metering.quota_rules import QuotaThresholds
+from trading_demo.addresses import local_url
 from trading_demo.clientip import parse_networks
 from trading_demo.logs import logging_config
 
@@ -330,8 +331,9 @@ SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="trading-demo")
 APPROVAL_TIMEOUT = env.int("APPROVAL_TIMEOUT", default=15 * 60)
-# Where people reach this deployment: links in Slack messages point here.
-PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Where people reach this deployment: links in Slack messages point here. Unset, it is where
+# `make run` serves the pages (HOST and PORT), so moving PORT moves the links too.
+PUBLIC_URL = env.str("PUBLIC_URL", default=local_url()).rstrip("/")
 # Page origins a socket opened with a session cookie may come from, besides its own origin
 # and the pages' port (trading_demo/wsorigin.py).
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[PUBLIC_URL, *CSRF_TRUSTED_ORIGINS])

@@ -9,13 +9,18 @@ from __future__ import annotations
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client import multiprocess
+
+from trading_demo.addresses import WILDCARDS, local_url
 
 RESTART_DELAYS = (1, 2, 5, 10, 30)
 STABLE_AFTER_SECONDS = 60
@@ -95,6 +100,48 @@ def processes() -> list[Child]:
 
 
 WIDTH = 10
+READY_POLL_SECONDS = 1.0
+PROBE_TIMEOUT_SECONDS = 3.0
+
+
+class Readiness:
+    """Says once, on one line, where to go and how to sign in, when every part is healthy: the
+    web's /healthz answers 200 (database, channel layer, both gRPC services) and the socket
+    server accepts connections. Probed from a thread, so slow answers never hold up the
+    children's output."""
+
+    def __init__(self) -> None:
+        self.url = os.environ.get("PUBLIC_URL", "").rstrip("/") or local_url()
+        self.health_url = local_url() + "/healthz"
+        host = os.environ.get("HOST", "127.0.0.1")
+        host = WILDCARDS.get(host, host).strip("[]")
+        self.ws_address = (host, int(os.environ.get("WS_PORT", "8001")))
+        self.ready = threading.Event()
+        self.stopped = threading.Event()
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=PROBE_TIMEOUT_SECONDS) as answer:  # noqa: S310 - our own http URL
+                if answer.status != 200:
+                    return False
+            with socket.create_connection(self.ws_address, timeout=PROBE_TIMEOUT_SECONDS):
+                return True
+        except (OSError, ValueError):
+            return False
+
+    def line(self) -> str:
+        password = os.environ.get("DEMO_PASSWORD", "trading-demo")
+        return f"ready: open {self.url}/ and sign in as trader@example.com / {password}"
+
+    def watch(self) -> None:
+        while not self.stopped.wait(READY_POLL_SECONDS):
+            if self.healthy():
+                self.ready.set()
+                say("supervisor", self.line())
+                return
+
+    def start(self) -> None:
+        threading.Thread(target=self.watch, name="readiness", daemon=True).start()
 
 
 def say(name: str, line: str) -> None:
@@ -102,7 +149,7 @@ def say(name: str, line: str) -> None:
     sys.stdout.flush()
 
 
-def run(children: list[Child]) -> int:
+def run(children: list[Child], readiness: Readiness | None = None) -> int:
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -116,6 +163,8 @@ def run(children: list[Child]) -> int:
         child.start()
         assert child.process is not None and child.process.stdout is not None
         selector.register(child.process.stdout, selectors.EVENT_READ, child)
+    if readiness is not None:
+        readiness.start()
 
     while not stopping:
         for key, _ in selector.select(timeout=0.5):
@@ -132,6 +181,8 @@ def run(children: list[Child]) -> int:
         for child in children:
             _watch(child, now, selector)
 
+    if readiness is not None:
+        readiness.stopped.set()
     say("supervisor", "stopping all processes")
     for child in children:
         if child.process and child.process.poll() is None:
@@ -187,7 +238,8 @@ def metrics_dir_prepare() -> Path:
 
 def main() -> int:
     metrics_dir_prepare()
-    return run(processes())
+    children = processes()
+    return run(children, Readiness())
 
 
 if __name__ == "__main__":

@@ -121,7 +121,8 @@ def time_zone_detected(request: HtmxHttpRequest) -> HttpResponse:
         kept = time_zone_report(user=user, time_zone=request.POST.get("time_zone", ""))
     except DomainError as exc:
         return JsonResponse(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
-    return HttpResponse(status=204 if kept else 409)
+    # 200 when a zone was chosen already: nothing to show again (not an error: two tabs report).
+    return HttpResponse(status=204 if kept else 200)
 
 
 @never_cache
