@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging.config
 import os
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -221,7 +220,7 @@ def request_id_for(value: str | None) -> str:
     """The incoming id when it is sane, else a new one."""
     if value and _SANE_REQUEST_ID.fullmatch(value):
         return value
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # a random 128-bit id, as uuid4 but several times cheaper
 
 
 class RequestContextMiddleware:

@@ -56,6 +56,10 @@ OPEN_SOCKETS = Gauge(
 )
 
 
+# Bounded by the URL conf: routes x methods x the status codes they answer.
+_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 class MetricsMiddleware:
     """Outermost, so the latency covers every other middleware. Two label lookups and two
     updates per request: nothing here touches the database."""
@@ -70,8 +74,15 @@ class MetricsMiddleware:
         match = request.resolver_match
         route = (match.view_name or UNMATCHED) if match is not None else UNMATCHED
         method = request.method if request.method in _METHODS else "other"
-        REQUESTS.labels(route, method, str(response.status_code)).inc()
-        LATENCY.labels(route, method).observe(elapsed)
+        key = (route, method, response.status_code)
+        series = _series.get(key)
+        if series is None:  # labels() costs as much as the updates: look each pair up once
+            series = _series[key] = (
+                REQUESTS.labels(route, method, str(response.status_code)),
+                LATENCY.labels(route, method),
+            )
+        series[0].inc()
+        series[1].observe(elapsed)
         return response
 
 
