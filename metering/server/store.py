@@ -1,8 +1,7 @@
 """The metering service's own SQLite store: usage events, the price table and quota limits.
 
-One file, `metering.sqlite3` in the data directory, opened by the server process only (WAL, so
-readers never wait for the writer; a busy timeout, so writers queue instead of failing). Each
-gRPC worker thread gets its own connection; every write is one IMMEDIATE transaction.
+One file, `metering.sqlite3` in the data directory, opened by the server process only; how it
+is opened, written and closed is the servers' shared base (trading_demo/sqlite_store.py).
 
 Money is held as integer micro-dollars (prices have at most six decimal places), so totals are
 summed exactly by SQLite and turned into `Decimal` only at the edge.
@@ -13,9 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -24,6 +21,7 @@ from pathlib import Path
 
 from metering.quota_rules import QuotaState, QuotaThresholds, utilization_pct
 from metering.server.periods import Period, bounds, month_start, next_month_start
+from trading_demo.sqlite_store import BUSY_TIMEOUT_SECONDS, SqliteStore
 
 DEFAULT_PRICES = {
     "trade.execute": Decimal("0.01"),
@@ -199,28 +197,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
+class Store(SqliteStore):
+    SCHEMA = SCHEMA
+
     def __init__(
         self,
         path: Path,
         *,
         default_quota: int = DEFAULT_QUOTA,
         thresholds: QuotaThresholds | None = None,
-        busy_timeout: float = 5.0,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        self.path = path
         self.default_quota = default_quota
         self.thresholds = thresholds or QuotaThresholds()
-        self.busy_timeout = busy_timeout
         self.clock = clock
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connection()
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(SCHEMA)
+        super().__init__(path, busy_timeout=busy_timeout)
         with self._write() as tx:
             now = to_micros(self.clock())
             tx.executemany(
@@ -228,48 +220,6 @@ class Store:
                 "ON CONFLICT (operation) DO NOTHING",
                 [(op, int(price.scaleb(6)), now) for op, price in DEFAULT_PRICES.items()],
             )
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            # isolation_level=None: no implicit transactions; _write() opens them explicitly.
-            # check_same_thread=False only so close() can close every thread's connection.
-            conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-            )
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        # IMMEDIATE takes the write lock up front: two writers never both read, then both try
-        # to upgrade (which SQLite would refuse with "database is locked").
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        # One read transaction, so that the queries of a report see the same snapshot.
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
 
     def track(
         self,

@@ -1,7 +1,7 @@
 """The oversight service's own SQLite store: evaluations, approval requests, settings, audit.
 
-Only the server process opens this file. Each worker thread has its own connection (sqlite3
-connections are not shared across threads); every write is one `BEGIN IMMEDIATE` transaction,
+Only the server process opens this file; how it is opened, written and closed is the servers'
+shared base (trading_demo/sqlite_store.py): every write is one `BEGIN IMMEDIATE` transaction,
 which takes SQLite's write lock before reading, so a check-and-write (first decision wins) can
 never interleave with another writer. Times are stored as integer microseconds since the epoch,
 UTC, so they compare as numbers.
@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from oversight.server.risk import RiskConfig, TradingState
+from trading_demo.sqlite_store import SqliteStore
 
 FILE_NAME = "oversight.sqlite3"
-BUSY_TIMEOUT_MS = 5_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -167,50 +165,13 @@ def from_micros(value: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micros)
 
 
-class Store:
+class Store(SqliteStore):
+    SCHEMA = SCHEMA
+
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
         self._settings_lock = threading.Lock()
         self._settings: Settings | None = None
-        connection = self._connection()
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.executescript(SCHEMA)
-
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            # Autocommit mode: transactions are the explicit BEGIN IMMEDIATE ones in _write.
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.row_factory = sqlite3.Row
-            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            # WAL + NORMAL survives a crash of this process; only an OS crash or power loss can
-            # drop the last commits, and it spares an fsync on every order's evaluation.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
-
-    def close(self) -> None:
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
-        self._local = threading.local()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        super().__init__(path)
 
     def _audit(
         self,
