@@ -198,7 +198,7 @@ class OrderOutput(serializers.Serializer):
     def get_asset_class(self, order: Order) -> str:
         return ASSET_CLASS
 
-    def get_notional(self, order: Order) -> None:
+    def get_notional(self, order: Order) -> str | None:
         return None
 
     def get_qty(self, order: Order) -> str:
@@ -237,16 +237,16 @@ class OrderOutput(serializers.Serializer):
     def get_extended_hours(self, order: Order) -> bool:
         return False
 
-    def get_legs(self, order: Order) -> None:
+    def get_legs(self, order: Order) -> str | None:
         return None
 
-    def get_trail_percent(self, order: Order) -> None:
+    def get_trail_percent(self, order: Order) -> str | None:
         return None
 
-    def get_trail_price(self, order: Order) -> None:
+    def get_trail_price(self, order: Order) -> str | None:
         return None
 
-    def get_hwm(self, order: Order) -> None:
+    def get_hwm(self, order: Order) -> str | None:
         return None
 
 

@@ -13,7 +13,7 @@ urlpatterns = [
     path("account/activities", views.ActivitiesApi.as_view(), name="activities"),
     path(
         "account/activities/<str:activity_type>",
-        views.ActivitiesApi.as_view(),
+        views.ActivitiesOfTypeApi.as_view(),
         name="activities-of-type",
     ),
     path("clock", views.ClockApi.as_view(), name="clock"),

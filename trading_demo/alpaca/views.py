@@ -613,6 +613,16 @@ class ActivitiesApi(AlpacaApi):
         )
 
 
+class ActivitiesOfTypeApi(ActivitiesApi):
+    @extend_schema(
+        parameters=[ActivitiesQuery],
+        responses={200: ActivityOutput(many=True), **ERRORS},
+        operation_id="v2_account_activities_of_type",
+    )
+    def get(self, request: Request, activity_type: str | None = None) -> Response:
+        return super().get(request, activity_type)
+
+
 # --- market data ---------------------------------------------------------------------------
 
 
