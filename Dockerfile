@@ -26,4 +26,5 @@ HEALTHCHECK --interval=15s --timeout=5s --retries=3 \
     CMD python -c "import urllib.request,os; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT','8000'), timeout=4)"
 # HTTP: Granian's WSGI workers (measured: README "Serving"). The socket server is the same image
 # with `daphne … trading_demo.asgi:application` as its command (docker-compose.yml, `sockets`).
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py seed_demo && exec granian --interface wsgi --host \"$HOST\" --port \"$PORT\" --workers \"${WEB_CONCURRENCY:-2}\" --blocking-threads \"${WEB_THREADS:-8}\" --respawn-failed-workers --log-level warning trading_demo.wsgi:application"]
+# The workers count their metrics into one fresh directory, so /metrics sums all of them.
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py seed_demo && export PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus && rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec granian --interface wsgi --host \"$HOST\" --port \"$PORT\" --workers \"${WEB_CONCURRENCY:-2}\" --blocking-threads \"${WEB_THREADS:-8}\" --respawn-failed-workers --log-level warning trading_demo.wsgi:application"]
