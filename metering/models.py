@@ -88,7 +88,8 @@ class Quota(models.Model):
 
 
 class QuotaThreshold(models.Model):
-    """A threshold (80, 95, 100 %) a user crossed in a month: one alert each, per month."""
+    """An alert level (metering/quota_rules.py: warning, critical, 100 %) a user reached in a
+    month: one alert each, per month."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     month = models.CharField(max_length=7)

@@ -1,7 +1,8 @@
 """The `metering.v1.Metering` gRPC service over the store, plus grpc.health.v1.
 
 This layer only translates: protobuf in, store call, protobuf out, and store errors to status
-codes. The rules (prices, idempotency, quotas, periods) live in the store.
+codes. The rules (prices, idempotency, periods) live in the store; the quota's thresholds and
+rounding in metering/quota_rules.py, shared with the app.
 """
 
 from __future__ import annotations

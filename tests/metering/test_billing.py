@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from alerts.models import PriceAlert
 from metering.models import Quota, UsageRecord
@@ -158,3 +160,21 @@ def test_track_never_goes_past_the_quota(client_for, trader):
     assert (first.status_code, over.status_code) == (201, 429)
     assert over.json()["error"] == "quota_exceeded"
     assert quota_status(user_id=trader.pk).used == 8
+
+
+@pytest.mark.django_db
+def test_a_billed_read_costs_what_it_did_before_the_bill_moved(client_for, trader):
+    api = client_for(trader)
+    api.get("/api/portfolio")  # the month's counter exists
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/portfolio").status_code == 200
+
+    metering = [q["sql"] for q in queries.captured_queries if "metering_" in q["sql"]]
+    # The quota check, the record, the counter's UPDATE … RETURNING, the limit for the alerts.
+    assert sorted(sql.split()[0].upper() for sql in metering) == [
+        "INSERT",
+        "SELECT",
+        "SELECT",
+        "UPDATE",
+    ]

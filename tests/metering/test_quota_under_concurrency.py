@@ -12,6 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from conftest import jwt_for
@@ -71,3 +73,23 @@ def test_50_concurrent_orders_on_a_quota_of_30_accept_exactly_30(settings, trade
     )
     assert Account.objects.get(user=trader).reserved_cash == Decimal(0)
     assert ledger_check().differences == []
+
+
+@pytest.mark.django_db
+def test_an_order_costs_metering_one_quota_read_one_record_and_one_counter_update(trader, acme):
+    """The order path's metering statements stay what they were made for speed: the quota
+    check is one read, the bill one insert and one `UPDATE … RETURNING` (plus the read of the
+    limit for the threshold alerts); billing after the answer adds nothing to it."""
+    set_quotes(acme, asks=[("100.05", 1_000)])
+    api = signed_in(trader)
+    api.post("/api/trades", order_body(client_order_id="warm"), format="json")  # counter exists
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/trades", order_body(client_order_id="next"), format="json")
+
+    assert response.status_code == 201
+    metering = [q["sql"] for q in queries.captured_queries if "metering_" in q["sql"]]
+    kinds = sorted(sql.split()[0].upper() for sql in metering)
+    assert kinds == ["INSERT", "SELECT", "SELECT", "UPDATE"]
+    update = next(sql for sql in metering if sql.upper().startswith("UPDATE"))
+    assert "RETURNING" in update.upper()
