@@ -38,6 +38,14 @@ run: seed
 test: install
 	$(PY) -m pytest
 
+# Schemathesis against the served schema, as a trader and as a manager: every phase (coverage's
+# boundary values too) and every check, FUZZ_EXAMPLES cases per operation and phase. `make test`
+# runs the same test bounded (3 cases, no coverage phase).
+FUZZ_EXAMPLES ?= 50
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	  $(PY) -m pytest tests/contract/test_schemathesis.py -q -s -p no:cacheprovider -o timeout=3600
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -3,11 +3,10 @@ re-arm price alerts (the only alerts a client creates; the others are made by th
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -25,12 +24,11 @@ from alerts.services import (
 )
 from trades.models import Symbol
 from trading_demo.errors import NotFound
-from trading_demo.fields import money_input
+from trading_demo.fields import StrictCharField, money_input, symbol_input
 from trading_demo.models import Severity
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import ReadOnlyOrCanTrade
-
-SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+from trading_demo.schema import errors, page_of
 
 
 class AlertOutput(serializers.Serializer):
@@ -63,16 +61,12 @@ class PriceAlertOutput(serializers.Serializer):
 class PriceAlertInput(serializers.Serializer):
     """A price alert as a client sends it; the page's form goes through the same checks."""
 
-    symbol = serializers.CharField(max_length=10)
+    symbol = symbol_input()
     condition = serializers.ChoiceField(choices=PriceCondition.values)
     threshold = money_input()
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate_symbol(self, value: str) -> str:
-        if not SYMBOL_RE.match(value):
-            raise serializers.ValidationError(
-                "Use the symbol's code in capitals, 1 to 10 characters (e.g. AAPL)."
-            )
         if not Symbol.objects.filter(pk=value).exists():
             raise serializers.ValidationError(f"Unknown symbol {value}.")
         return value
@@ -94,13 +88,8 @@ class AlertListCreateApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("acknowledged", bool),
-            OpenApiParameter("severity", str, enum=Severity.values),
-            OpenApiParameter("type", str, enum=AlertType.values),
-            OpenApiParameter("limit", int, description="page size, at most 500"),
-        ],
-        responses={200: AlertOutput(many=True)},
+        parameters=[AlertFilters],
+        responses={200: page_of(AlertOutput)},
     )
     def get(self, request: Request) -> Response:
         filters = AlertFilters(data=request.query_params)
@@ -152,7 +141,7 @@ class AlertDeleteApi(APIView):
 
     permission_classes = [ReadOnlyOrCanTrade]
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **errors(409)})
     def delete(self, request: Request, alert_id: UUID) -> Response:
         price_alert_delete(user=request.user, alert_id=alert_id)  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -161,10 +150,7 @@ class AlertDeleteApi(APIView):
 class PriceAlertListApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("limit", int, description="page size, at most 500")],
-        responses={200: PriceAlertOutput(many=True)},
-    )
+    @extend_schema(responses={200: page_of(PriceAlertOutput)})
     def get(self, request: Request) -> Response:
         return cursor_page(
             request=request,
@@ -184,7 +170,7 @@ class PriceAlertDetailApi(APIView):
             raise NotFound("No such price alert.")
         return Response(PriceAlertOutput(price_alert).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **errors(409)})
     def delete(self, request: Request, alert_id: UUID) -> Response:
         price_alert_delete(user=request.user, alert_id=alert_id)  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -193,7 +179,8 @@ class PriceAlertDetailApi(APIView):
 class PriceAlertRearmApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
 
-    @extend_schema(request=None, responses={200: PriceAlertOutput})
+    # 400: re-arming would pass the most armed alerts a user may have.
+    @extend_schema(request=None, responses={200: PriceAlertOutput, **errors(400)})
     def post(self, request: Request, alert_id: UUID) -> Response:
         price_alert = price_alert_rearm(user=request.user, alert_id=alert_id)  # type: ignore[arg-type]
         return Response(PriceAlertOutput(price_alert).data)

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,9 +24,12 @@ from metering.selectors import (
 from metering.services import quota_status, usage_track
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
+from trading_demo.fields import StrictIntegerField
 from trading_demo.permissions import CanTrade
 
 OPERATIONS = list(settings.METERING_PRICES)
+# A month from 1970-01 to 9999-12 (months after the current one are refused too: by the clock).
+MONTH_PATTERN = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"
 
 
 class LineOutput(serializers.Serializer):
@@ -135,7 +138,7 @@ class TrackApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         operation = serializers.ChoiceField(choices=OPERATIONS)
-        quantity = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+        quantity = StrictIntegerField(min_value=1, max_value=1000, default=1)
 
     @extend_schema(request=InputSerializer, responses={201: TrackOutput})
     def post(self, request: Request) -> Response:
@@ -154,13 +157,25 @@ class TrackApi(APIView):
         )
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            operation: {"type": "integer", "minimum": 0, "maximum": 100_000_000}
+            for operation in OPERATIONS
+        },
+        "additionalProperties": False,
+    }
+)
+class CountsField(serializers.DictField):
+    """How many of each operation: only the priced operations."""
+
+
 class EstimateApi(APIView):
     billable = None
 
     class InputSerializer(serializers.Serializer):
-        counts = serializers.DictField(
-            child=serializers.IntegerField(min_value=0, max_value=100_000_000)
-        )
+        counts = CountsField(child=StrictIntegerField(min_value=0, max_value=100_000_000))
 
         def validate_counts(self, value: dict[str, int]) -> dict[str, int]:
             unknown = sorted(set(value) - set(OPERATIONS))
@@ -208,7 +223,15 @@ class StatementApi(APIView):
     billable = None
 
     @extend_schema(
-        parameters=[OpenApiParameter("month", str, description="YYYY-MM")],
+        parameters=[
+            OpenApiParameter(
+                "month",
+                {"type": "string", "pattern": MONTH_PATTERN},  # type: ignore[arg-type]
+                description="YYYY-MM, from 1970-01 to the current month; empty or absent: "
+                "the current month",
+                allow_blank=True,
+            )
+        ],
         responses={(200, "text/csv"): str},
     )
     def get(self, request: Request) -> Any:

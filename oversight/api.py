@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -17,8 +17,10 @@ from oversight.selectors import approval_get, approvals_for
 from oversight.services.decisions import approval_decide
 from oversight.services.requests import REASON_MAX_LENGTH
 from trading_demo.errors import NotFound
+from trading_demo.fields import StrictCharField, symbol_input
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import IsManager
+from trading_demo.schema import errors, page_of
 
 
 class ApprovalOutput(serializers.Serializer):
@@ -52,7 +54,7 @@ class ApprovalOutput(serializers.Serializer):
 
 class ApprovalFilters(serializers.Serializer):
     state = serializers.ChoiceField(choices=ApprovalState.choices, required=False)
-    symbol = serializers.CharField(max_length=10, required=False)
+    symbol = symbol_input(required=False)
     trader_id = serializers.UUIDField(required=False)
     since = serializers.DateTimeField(required=False)
 
@@ -62,16 +64,7 @@ class ApprovalListApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("state", str),
-            OpenApiParameter("symbol", str),
-            OpenApiParameter("trader_id", str),
-            OpenApiParameter("since", str, description="ISO 8601 time"),
-            OpenApiParameter("limit", int, description="page size, at most 500"),
-        ],
-        responses={200: ApprovalOutput(many=True)},
-    )
+    @extend_schema(parameters=[ApprovalFilters], responses={200: page_of(ApprovalOutput)})
     def get(self, request: Request) -> Response:
         filters = ApprovalFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -95,18 +88,21 @@ class ApprovalDetailApi(APIView):
 
 
 class ApprovalDecideApi(APIView):
-    """POST …/approve (reason optional) or …/reject (reason required)."""
+    """POST …/approve: the reason is optional."""
 
     permission_classes = [IsManager]
     approve = True
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(
+        reason = StrictCharField(
             max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, default=""
         )
 
-    @extend_schema(request=InputSerializer, responses={200: ApprovalOutput})
+    @extend_schema(request=InputSerializer, responses={200: ApprovalOutput, **errors(409, 503)})
     def post(self, request: Request, approval_id: UUID) -> Response:
+        return self._decide(request, approval_id)
+
+    def _decide(self, request: Request, approval_id: UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         decided = approval_decide(
@@ -119,3 +115,16 @@ class ApprovalDecideApi(APIView):
         # Read back with the order's new status (filled, rejected, ...).
         approval = approval_get(user=request.user, approval_id=decided.pk)  # type: ignore[arg-type]
         return Response(ApprovalOutput(approval or decided).data)
+
+
+class ApprovalRejectApi(ApprovalDecideApi):
+    """POST …/reject: the reason is required (the trader reads it)."""
+
+    approve = False
+
+    class InputSerializer(serializers.Serializer):
+        reason = StrictCharField(max_length=REASON_MAX_LENGTH)
+
+    @extend_schema(request=InputSerializer, responses={200: ApprovalOutput, **errors(409, 503)})
+    def post(self, request: Request, approval_id: UUID) -> Response:
+        return self._decide(request, approval_id)

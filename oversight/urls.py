@@ -9,12 +9,12 @@ api_urlpatterns = [
     path("approvals/<uuid:approval_id>", api.ApprovalDetailApi.as_view(), name="api-approval"),
     path(
         "approvals/<uuid:approval_id>/approve",
-        api.ApprovalDecideApi.as_view(approve=True),
+        api.ApprovalDecideApi.as_view(),
         name="api-approval-approve",
     ),
     path(
         "approvals/<uuid:approval_id>/reject",
-        api.ApprovalDecideApi.as_view(approve=False),
+        api.ApprovalRejectApi.as_view(),
         name="api-approval-reject",
     ),
 ]

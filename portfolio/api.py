@@ -16,8 +16,10 @@ from portfolio.selectors import PERIODS, account_summary, performance, realized_
 from portfolio.services import account_reset
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
+from trading_demo.fields import ConfirmField
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import CanTrade
+from trading_demo.schema import page_of, results_of
 
 
 def money(*, allow_null: bool = False) -> serializers.DecimalField:
@@ -73,7 +75,7 @@ class PortfolioApi(APIView):
 class PositionListApi(APIView):
     billable = {"GET": "portfolio.get"}
 
-    @extend_schema(responses={200: PositionOutput(many=True)})
+    @extend_schema(responses={200: results_of(PositionOutput)})
     def get(self, request: Request) -> Response:
         return Response({"results": PositionOutput(_summary(request).positions, many=True).data})
 
@@ -151,7 +153,7 @@ class StatementOutput(serializers.Serializer):
 class StatementApi(APIView):
     """The realised P&L statement: one line per sell fill (closed positions keep theirs)."""
 
-    @extend_schema(responses={200: StatementOutput(many=True)})
+    @extend_schema(responses={200: page_of(StatementOutput)})
     def get(self, request: Request) -> Response:
         return cursor_page(
             request=request,
@@ -226,12 +228,7 @@ class ResetApi(APIView):
     permission_classes = [CanTrade]
 
     class InputSerializer(serializers.Serializer):
-        confirm = serializers.BooleanField()
-
-        def validate_confirm(self, value: bool) -> bool:
-            if not value:
-                raise serializers.ValidationError("Send true to confirm the reset.")
-            return value
+        confirm = ConfirmField()
 
     @extend_schema(request=InputSerializer, responses={200: PortfolioOutput})
     def post(self, request: Request) -> Response:

@@ -33,28 +33,45 @@ from trades.services.amend import order_replace, orders_cancel_open, position_cl
 from trades.services.orders import OrderRequest, SubmitResult, order_cancel, order_submit
 from trading_demo.csvexport import csv_response
 from trading_demo.errors import NotFound
-from trading_demo.fields import money_input
+from trading_demo.fields import (
+    SYMBOL_PATTERN,
+    StrictIntegerField,
+    StrictRegexField,
+    money_input,
+    symbol_input,
+)
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import ReadOnlyOrCanTrade
+from trading_demo.schema import OneOfBy, errors, page_of, results_of
 
-SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
-CLIENT_ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,48}$")
+SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 EXPORT_MAX_ROWS = 10_000
 
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer: no strings, no fractions, no booleans."""
-
-    default_error_messages = {"strict": "Must be a whole number (a JSON integer)."}
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("strict")
-        return super().to_internal_value(data)  # type: ignore[no-any-return]
+# Which prices each order type takes: the input's check and the schema's oneOf.
+PRICES_BY_ORDER_TYPE = OneOfBy(
+    field="order_type",
+    needs={
+        OrderType.MARKET: (),
+        OrderType.LIMIT: ("price",),
+        OrderType.STOP: ("stop_price",),
+        OrderType.STOP_LIMIT: ("price", "stop_price"),
+    },
+    default=OrderType.MARKET,
+)
+PRICE_LABELS = {"price": "limit price", "stop_price": "stop price"}
 
 
 def price_field(**kwargs: Any) -> serializers.DecimalField:
     return money_input(required=False, allow_null=True, **kwargs)
+
+
+def client_order_id_field() -> serializers.RegexField:
+    return StrictRegexField(
+        r"^[A-Za-z0-9_.:\-]{1,48}$",
+        max_length=48,
+        required=False,
+        error_messages={"invalid": "Up to 48 letters, digits or _ . : - characters."},
+    )
 
 
 class FillOutput(serializers.Serializer):
@@ -146,6 +163,12 @@ def seed_aliases(data: Any) -> Any:
     return body
 
 
+class OrderFilters(serializers.Serializer):
+    symbol = symbol_input(required=False)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    since = serializers.DateTimeField(required=False)
+
+
 class OrderListCreateApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
     # Placing an order is billed as trade.execute when it executes (by the order service,
@@ -153,7 +176,9 @@ class OrderListCreateApi(APIView):
     billable = {"POST": ""}
 
     class InputSerializer(serializers.Serializer):
-        symbol = serializers.CharField(max_length=10)
+        schema_one_of = PRICES_BY_ORDER_TYPE
+
+        symbol = symbol_input()
         type = serializers.ChoiceField(choices=Side.choices)
         quantity = StrictIntegerField(min_value=1, max_value=settings.MAX_ORDER_QUANTITY)
         order_type = serializers.ChoiceField(choices=OrderType.choices, default=OrderType.MARKET)
@@ -162,47 +187,19 @@ class OrderListCreateApi(APIView):
         time_in_force = serializers.ChoiceField(
             choices=TimeInForce.choices, default=TimeInForce.GTC
         )
-        client_order_id = serializers.CharField(max_length=48, required=False)
-
-        def validate_symbol(self, value: str) -> str:
-            if not SYMBOL_RE.match(value):
-                raise serializers.ValidationError(
-                    "Use the symbol's code in capitals, 1 to 10 characters (e.g. AAPL)."
-                )
-            # Whether it is listed is the order service's check (one read of the symbol, not two).
-            return value
-
-        def validate_client_order_id(self, value: str) -> str:
-            if not CLIENT_ORDER_ID_RE.match(value):
-                raise serializers.ValidationError("Up to 48 letters, digits or _ . : - characters.")
-            return value
+        # Whether the symbol is listed is the order service's check (one read, not two).
+        client_order_id = client_order_id_field()
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             kind = attrs["order_type"]
-            errors: dict[str, str] = {}
-            needs_price = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-            needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
-            if needs_price and attrs.get("price") is None:
-                errors["price"] = f"A {kind} order needs a limit price."
-            if not needs_price and attrs.get("price") is not None:
-                errors["price"] = f"A {kind} order takes no limit price."
-            if needs_stop and attrs.get("stop_price") is None:
-                errors["stop_price"] = f"A {kind} order needs a stop price."
-            if not needs_stop and attrs.get("stop_price") is not None:
-                errors["stop_price"] = f"A {kind} order takes no stop price."
+            missing, extra = PRICES_BY_ORDER_TYPE.missing_and_extra(attrs)
+            errors = {name: f"A {kind} order needs a {PRICE_LABELS[name]}." for name in missing}
+            errors |= {name: f"A {kind} order takes no {PRICE_LABELS[name]}." for name in extra}
             if errors:
                 raise serializers.ValidationError(errors)
             return attrs
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("symbol", str),
-            OpenApiParameter("status", str),
-            OpenApiParameter("since", str, description="ISO 8601 time"),
-            OpenApiParameter("limit", int, description="page size, at most 500"),
-        ],
-        responses={200: OrderOutput(many=True)},
-    )
+    @extend_schema(parameters=[OrderFilters], responses={200: page_of(OrderOutput)})
     def get(self, request: Request) -> Response:
         filters = OrderFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -215,7 +212,7 @@ class OrderListCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OrderOutput, 202: OrderOutput, 200: OrderOutput},
+        responses={201: OrderOutput, 202: OrderOutput, 200: OrderOutput, **errors(409, 422, 503)},
         description="The seed's camelCase names are accepted too: orderType, timeInForce, "
         "stopPrice, clientOrderId, and side for type.",
     )
@@ -247,12 +244,6 @@ def _placed_response(request: Request, result: SubmitResult) -> Response:
     return Response(OrderOutput(order).data, status=code)
 
 
-class OrderFilters(serializers.Serializer):
-    symbol = serializers.CharField(max_length=10, required=False)
-    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
-    since = serializers.DateTimeField(required=False)
-
-
 class OrderDetailApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
     billable = {"DELETE": ""}  # a cancel is billed as trade.cancel by the order service
@@ -264,7 +255,7 @@ class OrderDetailApi(APIView):
             raise NotFound("No such order.")
         return Response(OrderOutput(order).data)
 
-    @extend_schema(responses={200: OrderOutput})
+    @extend_schema(responses={200: OrderOutput, **errors(409)})
     def delete(self, request: Request, order_id: UUID) -> Response:
         order_cancel(user=request.user, order_id=order_id)  # type: ignore[arg-type]
         order = order_get(user=request.user, order_id=order_id)  # type: ignore[arg-type]
@@ -279,22 +270,20 @@ class OrderReplaceApi(APIView):
     billable = {"POST": ""}  # billed by the service: trade.cancel, then the new order's own
 
     class InputSerializer(serializers.Serializer):
+        # The service refuses a replace that changes nothing; the schema says so.
+        schema_at_least_one_of = ("quantity", "price", "stop_price", "time_in_force")
+
         quantity = StrictIntegerField(
             min_value=1, max_value=settings.MAX_ORDER_QUANTITY, required=False
         )
         price = price_field()
         stop_price = price_field()
         time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, required=False)
-        client_order_id = serializers.CharField(max_length=48, required=False)
-
-        def validate_client_order_id(self, value: str) -> str:
-            if not CLIENT_ORDER_ID_RE.match(value):
-                raise serializers.ValidationError("Up to 48 letters, digits or _ . : - characters.")
-            return value
+        client_order_id = client_order_id_field()
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OrderOutput, 202: OrderOutput},
+        responses={201: OrderOutput, 202: OrderOutput, **errors(409, 422, 503)},
         operation_id="trades_replace",
     )
     def post(self, request: Request, order_id: UUID) -> Response:
@@ -358,7 +347,9 @@ class PositionCloseApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
     billable = {"POST": ""}  # billed as trade.execute when it executes
 
-    @extend_schema(request=None, responses={201: OrderOutput, 202: OrderOutput})
+    @extend_schema(
+        request=None, responses={201: OrderOutput, 202: OrderOutput, **errors(409, 422, 503)}
+    )
     def post(self, request: Request, symbol: str) -> Response:
         code = symbol.upper()
         if not SYMBOL_RE.match(code):
@@ -421,6 +412,11 @@ class OrderExportApi(APIView):
         )
 
 
+def _bounded_parameter(name: str, *, high: int, default: int) -> OpenApiParameter:
+    schema = {"type": "integer", "minimum": 1, "maximum": high, "default": default}
+    return OpenApiParameter(name, schema, description=f"1 to {high}")  # type: ignore[arg-type]
+
+
 # --- market ------------------------------------------------------------------------------
 
 
@@ -445,13 +441,18 @@ def _symbol_or_404(code: str) -> Symbol:
 
 
 class SymbolListApi(APIView):
-    @extend_schema(responses={200: SymbolOutput(many=True)})
+    @extend_schema(responses={200: results_of(SymbolOutput)})
     def get(self, request: Request) -> Response:
         return Response({"results": SymbolOutput(symbols_list()[:100], many=True).data})
 
 
+class QuoteOutput(SymbolOutput):
+    bid = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    ask = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+
+
 class QuoteApi(APIView):
-    @extend_schema(responses={200: SymbolOutput})
+    @extend_schema(responses={200: QuoteOutput})
     def get(self, request: Request, symbol: str) -> Response:
         quote = quote_for(symbol=_symbol_or_404(symbol))
         body = SymbolOutput(quote.symbol).data | {
@@ -477,7 +478,7 @@ class BookOutput(serializers.Serializer):
 
 class BookApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("levels", int, description="1 to 50")],
+        parameters=[_bounded_parameter("levels", high=50, default=10)],
         responses={200: BookOutput},
     )
     def get(self, request: Request, symbol: str) -> Response:
@@ -495,10 +496,16 @@ class CandleOutput(serializers.Serializer):
     volume = serializers.IntegerField()
 
 
+class CandlesOutput(serializers.Serializer):
+    symbol = serializers.CharField()
+    interval = serializers.CharField()
+    results = CandleOutput(many=True)
+
+
 class CandlesApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("minutes", int, description="1 to 500")],
-        responses={200: CandleOutput(many=True)},
+        parameters=[_bounded_parameter("minutes", high=500, default=120)],
+        responses={200: CandlesOutput},
     )
     def get(self, request: Request, symbol: str) -> Response:
         minutes = _bounded_int(request, "minutes", default=120, high=500)
@@ -517,7 +524,7 @@ class TapeOutput(serializers.Serializer):
 
 
 class TapeApi(APIView):
-    @extend_schema(responses={200: TapeOutput(many=True)})
+    @extend_schema(responses={200: page_of(TapeOutput)})
     def get(self, request: Request, symbol: str) -> Response:
         return cursor_page(
             request=request,
@@ -531,7 +538,7 @@ def _bounded_int(request: Request, name: str, *, default: int, high: int) -> int
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= high:
         from trading_demo.errors import ValidationFailed
 
         raise ValidationFailed(

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import authenticate, logout
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -16,11 +16,13 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from trading_demo.errors import DomainError, NotFound
+from trading_demo.errors import DomainError, NotFound, ValidationFailed
+from trading_demo.fields import StrictCharField
 from trading_demo.logins import LOCKOUT_STATUS, is_locked_out, lockout_error
 from trading_demo.models import Role, Severity, Theme, User
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import AdminWritesManagerReads, IsAdmin
+from trading_demo.schema import page_of, results_of
 from trading_demo.selectors import api_tokens_for, users_list
 from trading_demo.services import (
     api_token_create,
@@ -67,7 +69,12 @@ class LoginApi(APIView):
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: UserOutput})
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        refresh = serializers.CharField()
+        user = UserOutput()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -182,14 +189,17 @@ class ApiTokenListCreateApi(APIView):
     billable = None
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=64)
+        name = StrictCharField(max_length=64)
 
-    @extend_schema(responses={200: ApiTokenOutput(many=True)})
+    @extend_schema(responses={200: results_of(ApiTokenOutput)})
     def get(self, request: Request) -> Response:
         tokens = api_tokens_for(user=request.user)  # type: ignore[arg-type]
         return Response({"results": ApiTokenOutput(tokens[:100], many=True).data})
 
-    @extend_schema(request=InputSerializer, responses={201: ApiTokenOutput})
+    class CreatedSerializer(ApiTokenOutput):
+        token = serializers.CharField(help_text="The secret, shown this once.")
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -215,13 +225,20 @@ class UserListCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(min_length=8, max_length=256, trim_whitespace=False)
+        password = StrictCharField(min_length=8, max_length=256, trim_whitespace=False)
         role = serializers.ChoiceField(choices=Role.choices)
-        display_name = serializers.CharField(max_length=80, required=False, default="")
+        display_name = StrictCharField(max_length=80, required=False, default="")
 
-    @extend_schema(responses={200: UserOutput(many=True)})
+    @extend_schema(
+        parameters=[OpenApiParameter("role", str, enum=Role.values)],
+        responses={200: page_of(UserOutput)},
+    )
     def get(self, request: Request) -> Response:
         role = request.query_params.get("role")
+        if role is not None and role not in Role.values:
+            raise ValidationFailed(
+                f"role: one of {', '.join(Role.values)}.", details={"role": ["invalid"]}
+            )
         return cursor_page(
             request=request,
             view=self,

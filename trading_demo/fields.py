@@ -47,3 +47,61 @@ def money_input(**kwargs: Any) -> StrictDecimalField:
     """A price or threshold a client sends: 0.01 and up, at most 2 decimal places."""
     kwargs.setdefault("min_value", Decimal("0.01"))
     return StrictDecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: no strings, no fractions, no booleans."""
+
+    default_error_messages = {"strict": "Must be a whole number (a JSON integer)."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("strict")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class ConfirmField(serializers.BooleanField):
+    """`"confirm": true`, literally: DRF's BooleanField would also take "yes", "on" or 1."""
+
+    default_error_messages = {"confirm": "Send true to confirm."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data is not True:
+            self.fail("confirm")
+        return True
+
+
+# A listed symbol's code: capitals, then capitals, digits or dots; 1 to 10 characters.
+SYMBOL_PATTERN = r"^[A-Z][A-Z0-9.]{0,9}$"
+
+
+class JsonStringOnly(serializers.CharField):
+    """A JSON string: DRF's CharField also takes numbers and turns them into text."""
+
+    default_error_messages = {"string": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("string")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
+class StrictCharField(JsonStringOnly):
+    pass
+
+
+class StrictRegexField(JsonStringOnly, serializers.RegexField):
+    pass
+
+
+def symbol_input(**kwargs: Any) -> serializers.RegexField:
+    """A symbol a client names; whether it is listed is the service's check."""
+    return StrictRegexField(
+        SYMBOL_PATTERN,
+        max_length=10,
+        error_messages={
+            "invalid": "Use the symbol's code in capitals, 1 to 10 characters (e.g. AAPL)."
+        },
+        **kwargs,
+    )

@@ -272,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"SeverityEnum": "trading_demo.models.Severity"},
     # The Alpaca routes (/v2/) have their own document at /v2/schema/.
     "PREPROCESSING_HOOKS": ["trading_demo.alpaca.schema.exclude_v2"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "trading_demo.schema.one_of_by_hook",
+    ],
 }
 
 # Content Security Policy: no inline scripts or styles anywhere (htmx's own indicator styles are

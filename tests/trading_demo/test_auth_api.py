@@ -203,13 +203,13 @@ def test_missing_fields_are_named(api):
     assert set(response.json()["details"]) == {"email", "password"}
 
 
-def test_oversize_body_is_400_and_writes_nothing(client_for, trader):
+def test_oversize_body_is_413_and_writes_nothing(client_for, trader):
     body = json.dumps({"name": "x" * (70 * 1024)})
     response = client_for(trader).post(
         "/api/auth/tokens", data=body, content_type="application/json"
     )
-    assert response.status_code == 400
-    assert response.json()["error"] == "validation_failed"
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
     assert trader.api_tokens.count() == 0
 
 
