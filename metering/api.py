@@ -26,6 +26,7 @@ from trading_demo.csvexport import csv_response
 from trading_demo.errors import ValidationFailed
 from trading_demo.fields import StrictIntegerField
 from trading_demo.permissions import CanTrade
+from trading_demo.schema import EMPTY_IS_ABSENT
 
 OPERATIONS = list(settings.METERING_PRICES)
 # A month from 1970-01 to 9999-12 (months after the current one are refused too: by the clock).
@@ -229,7 +230,7 @@ class StatementApi(APIView):
                 {"type": "string", "pattern": MONTH_PATTERN},  # type: ignore[arg-type]
                 description="YYYY-MM, from 1970-01 to the current month; empty or absent: "
                 "the current month",
-                allow_blank=True,
+                extensions={EMPTY_IS_ABSENT: True},
             )
         ],
         responses={(200, "text/csv"): str},

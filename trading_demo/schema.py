@@ -24,6 +24,9 @@ from trading_demo.fields import StrictCharField
 from trading_demo.pagination import Cursor
 from trading_demo.permissions import ReadOnlyOrCanTrade
 
+# Marks an `OpenApiParameter` (in its `extensions`) that the view reads as absent when empty.
+EMPTY_IS_ABSENT = "x-empty-is-absent"
+
 
 class ErrorSerializer(serializers.Serializer):
     """The one error shape (trading_demo/errors.py)."""
@@ -209,7 +212,8 @@ class AutoSchema(BaseAutoSchema):
             if isinstance(override, type) and issubclass(override, serializers.Serializer):
                 empty_is_absent |= set(override().fields)
         for parameter in parameters:
-            if parameter["in"] == "query" and parameter["name"] in empty_is_absent:
+            marked = parameter.pop(EMPTY_IS_ABSENT, False)
+            if parameter["in"] == "query" and (marked or parameter["name"] in empty_is_absent):
                 parameter["allowEmptyValue"] = True
         return parameters
 
