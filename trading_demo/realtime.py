@@ -118,8 +118,9 @@ class _Batch(list[tuple[list[str], dict[str, Any]]]):
         self.callback = self.flush  # the very object on_commit holds, to find it again
 
     def flush(self) -> None:
-        _send(list(self))
-        self.clear()
+        if self:  # empty when relay_before_commit already wrote them
+            _send(list(self))
+            self.clear()
 
 
 class _SendNow(list[tuple[list[str], dict[str, Any]]]):
@@ -231,13 +232,34 @@ async def _relay_loop() -> None:
         await asyncio.sleep(RELAY_POLL_SECONDS)
 
 
+def relay_before_commit(connection: Any) -> None:
+    """Relay mode, called by our SQLite backend just before it commits: write the committing
+    transaction's events into that transaction, so they commit with its work and take no write
+    transaction of their own (SQLite lets one writer in at a time; an order used to take the
+    write lock twice). What a rolled-back savepoint published is no longer in `run_on_commit`,
+    so it is not written."""
+    if not _relay_through_database:
+        return
+    outgoing: Outgoing = []
+    for _, func, _ in connection.run_on_commit:
+        batch = getattr(func, "__self__", None)
+        if isinstance(batch, _Batch) and batch:
+            outgoing.extend(batch)
+            batch.clear()
+    if outgoing:
+        _relay_store(outgoing)
+
+
+def _relay_store(outgoing: Outgoing) -> None:
+    from trading_demo.models import RelayEvent
+    from trading_demo.prepared import rows_insert
+
+    rows_insert(RelayEvent(groups=groups, message=message) for groups, message in outgoing)
+
+
 def _send(outgoing: Outgoing) -> None:
     if _relay_through_database:
-        from trading_demo.models import RelayEvent
-
-        RelayEvent.objects.bulk_create(
-            RelayEvent(groups=groups, message=message) for groups, message in outgoing
-        )
+        _relay_store(outgoing)
         return
     layer = get_channel_layer()
     if layer is None:

@@ -51,6 +51,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _commit(self) -> Any:
         try:
+            if self.run_on_commit:
+                # The transaction's events ride in it (trading_demo/realtime.py says why).
+                from trading_demo.realtime import relay_before_commit
+
+                relay_before_commit(self)
             return super()._commit()  # type: ignore[misc]
         finally:
             self._queue_leave()
