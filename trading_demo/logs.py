@@ -78,8 +78,8 @@ def _is_secret_key(key: object) -> bool:
 def _scrub(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return scrub_text(value)
-    if depth >= _MAX_DEPTH:
-        return value
+    if isinstance(value, Mapping | list | tuple) and depth >= _MAX_DEPTH:
+        return scrub_text(repr(value))  # too deep to walk: its text form, scrubbed
     if isinstance(value, Mapping):
         return {
             key: REDACTED if _is_secret_key(key) else _scrub(item, depth + 1)

@@ -68,6 +68,7 @@ def test_structured_fields_named_like_secrets_are_dropped(json_lines):
             "Accept": "application/json",
         },
         refresh_token="r",
+        deep={"a": {"b": {"c": {"d": {"e": "ada@example.com Bearer abcdefghijkl"}}}}},
     )
 
     (line,) = lines(json_lines)
@@ -81,6 +82,7 @@ def test_structured_fields_named_like_secrets_are_dropped(json_lines):
         "Accept": "application/json",
     }
     assert "hunter2" not in json_lines.getvalue() and "s3cr3t" not in json_lines.getvalue()
+    assert "ada@" not in json_lines.getvalue() and "abcdefghijkl" not in json_lines.getvalue()
 
 
 def test_a_traceback_is_one_json_line_and_scrubbed_too(json_lines):
@@ -150,24 +152,24 @@ def server_lines(server: Daphne, request_id: str) -> list[dict[str, object]]:
 def test_403_and_404_are_one_line_each_with_the_request_and_user(json_server, viewer):
     session = browser_session(json_server.url, viewer.email, PASSWORD)
 
-    favicon = requests.get(
-        json_server.url + "/favicon.ico", headers={"X-Request-ID": "req-favicon-1"}, timeout=5
+    missing = requests.get(
+        json_server.url + "/no-such-page", headers={"X-Request-ID": "req-missing-1"}, timeout=5
     )
     forbidden = session.get(json_server.url + "/approvals/", timeout=5)
 
-    assert (favicon.status_code, favicon.headers["X-Request-ID"]) == (404, "req-favicon-1")
+    assert (missing.status_code, missing.headers["X-Request-ID"]) == (404, "req-missing-1")
     assert forbidden.status_code == 403
     generated = forbidden.headers["X-Request-ID"]
     assert len(generated) == 32
-    (not_found,) = server_lines(json_server, "req-favicon-1")
+    (not_found,) = server_lines(json_server, "req-missing-1")
     assert not_found | {"timestamp": None} == {
-        "event": "Not Found: /favicon.ico",
+        "event": "Not Found: /no-such-page",
         "level": "warning",
         "logger": "django.request",
         "status_code": 404,
         "method": "GET",
-        "path": "/favicon.ico",
-        "request_id": "req-favicon-1",
+        "path": "/no-such-page",
+        "request_id": "req-missing-1",
         "timestamp": None,
     }
     (denied,) = server_lines(json_server, generated)
