@@ -73,3 +73,33 @@ def quote_ladder(reference: Decimal, *, levels: int, rng: random.Random) -> list
                 continue
             ladder.append(QuoteLevel(side, level, price, 100 * rng.randint(1, 10)))
     return ladder
+
+
+@dataclass(frozen=True)
+class Print:
+    """One trade of the simulated crowd: it crosses the spread, so a buyer pays the ask."""
+
+    side: str  # the aggressor's side
+    price: Decimal
+    quantity: int
+
+
+# How many trades the crowd makes in one symbol per tick (weights), and their sizes: mostly
+# small tickets with the occasional block, as on a lit exchange's tape.
+CROWD_TRADES_PER_TICK = ((0, 4), (1, 3), (2, 2), (3, 1))
+CROWD_SIZES = ((1, 8), (5, 10), (10, 14), (25, 12), (50, 10), (100, 16), (200, 8), (500, 4))
+
+
+def crowd_prints(*, bid: Decimal | None, ask: Decimal | None, rng: random.Random) -> list[Print]:
+    """The crowd's trades against the market maker's best quotes this tick: buyers lift the
+    ask, sellers hit the bid. None when there is no two-sided market (a halt)."""
+    if bid is None or ask is None:
+        return []
+    counts, weights = zip(*CROWD_TRADES_PER_TICK, strict=True)
+    sizes, size_weights = zip(*CROWD_SIZES, strict=True)
+    prints = []
+    for _ in range(rng.choices(counts, weights)[0]):
+        side = "BUY" if rng.random() < 0.5 else "SELL"
+        quantity = rng.choices(sizes, size_weights)[0]
+        prints.append(Print(side, ask if side == "BUY" else bid, quantity))
+    return prints

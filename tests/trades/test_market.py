@@ -1,5 +1,5 @@
-"""The market simulator: random walk, quotes, candles, session roll with DAY expiry, stops on
-ticks, and one simulator at a time."""
+"""The market simulator: random walk, quotes, the crowd's trades, candles with real volume,
+session roll with DAY expiry, stops on ticks, and one simulator at a time."""
 
 from __future__ import annotations
 
@@ -12,12 +12,23 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from portfolio.models import Account
-from tests.trades.conftest import order_body, set_quotes
+from tests.trades.conftest import make_symbol, order_body, set_quotes
 from trades.market import collar_bounds, next_reference, quote_ladder
-from trades.models import Candle, MarketSession, Order, Quote, Symbol
-from trades.services.market import current_session, market_tick, session_roll
+from trades.models import Candle, Execution, MarketSession, Order, Quote, Side, Symbol
+from trades.services import risk
+from trades.services.market import (
+    crowd_prints_prune,
+    current_session,
+    market_tick,
+    market_ticks,
+    session_roll,
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -58,7 +69,9 @@ def test_tick_moves_price_refreshes_quotes_and_builds_candle(acme):
     assert symbol.last_price == symbol.reference_price
     assert Quote.objects.filter(symbol=acme, quantity__gt=0).count() == 10
     candle = Candle.objects.get(symbol=acme)
-    assert candle.close == symbol.reference_price and candle.volume == 0
+    assert candle.close == symbol.reference_price
+    traded = Execution.objects.filter(symbol=acme).aggregate(total=Sum("quantity"))["total"]
+    assert candle.volume == (traded or 0)
 
 
 def test_halted_symbol_does_not_move_and_shows_no_quotes(acme):
@@ -150,3 +163,88 @@ def test_only_one_simulator_runs_at_a_time(tmp_path, transactional_db):
     assert "standing by" in second.stdout
     assert first.returncode == 0 and second.returncode == 0
     assert Symbol.objects.get().reference_price != D("100")
+
+
+def _ticks(count: int, *, seed: int = 7, start=None, step=timedelta(seconds=10), **kw):
+    rng, at = random.Random(seed), start or timezone.now() - timedelta(hours=1)
+    for _ in range(count):
+        market_ticks(rng=rng, dt_years=1e-4, now=at, **kw)
+        at += step
+
+
+def test_the_crowd_crosses_the_spread_and_the_candles_carry_its_volume(acme, trader):
+    _ticks(30)
+    prints = list(Execution.objects.filter(symbol=acme))
+    assert len(prints) > 10
+    assert all(t.buy_order_id is None and t.sell_order_id is None for t in prints)
+    assert {t.aggressor_side for t in prints} == {Side.BUY, Side.SELL}
+    volume = Candle.objects.filter(symbol=acme).aggregate(total=Sum("volume"))["total"]
+    assert volume == sum(trade.quantity for trade in prints)
+    acme.refresh_from_db()
+    assert acme.last_trade_price is not None
+    # Nobody's account moved: the crowd trades with the market maker only.
+    assert not Account.objects.exists()
+
+
+def test_the_crowd_buys_at_the_ask_and_sells_at_the_bid(acme):
+    rng = random.Random(2)
+    for _ in range(20):
+        before = Execution.objects.count()
+        market_ticks(rng=rng, dt_years=1e-4)
+        bid = Quote.objects.filter(symbol=acme, side=Side.BUY).order_by("-price").first()
+        ask = Quote.objects.filter(symbol=acme, side=Side.SELL).order_by("price").first()
+        new = Execution.objects.order_by("-created_at")[: Execution.objects.count() - before]
+        for trade in new:
+            expected = ask.price if trade.aggressor_side == Side.BUY else bid.price
+            assert trade.price == expected
+
+
+def test_typical_volume_becomes_known_so_the_fat_finger_rule_can_act(acme):
+    risk._volume_cache.clear()
+    assert risk.typical_volume(symbol=acme) == 0
+    # Twelve minutes of ticks, one every 10 s: enough one-minute candles that traded.
+    _ticks(72)
+    risk._volume_cache.clear()
+    typical = risk.typical_volume(symbol=acme)
+    assert typical > 0
+    assert Candle.objects.filter(symbol=acme, volume__gt=0).count() >= 10
+
+
+def test_a_halted_symbol_does_not_trade(acme):
+    acme.halted = True
+    acme.save()
+    _ticks(10)
+    assert not Execution.objects.filter(symbol=acme).exists()
+
+
+def test_a_tick_writes_its_trades_in_bulk_whatever_their_number(db):
+    """The idle market process's cost: a tick's statements do not grow with the number of
+    symbols or trades (no per-trade round trips)."""
+    for code in ("AAA", "BBB"):
+        make_symbol(code)
+    _ticks(1)  # first tick inserts the ladders and candles
+
+    def statements(**kw) -> tuple[int, int]:
+        before = Execution.objects.count()
+        with CaptureQueriesContext(connection) as queries:
+            _ticks(1, seed=kw.pop("seed"), start=timezone.now(), **kw)
+        return len(queries), Execution.objects.count() - before
+
+    few = statements(seed=1)
+    for code in ("CCC", "DDD", "EEE", "FFF", "GGG", "HHH"):
+        make_symbol(code)
+    _ticks(1, start=timezone.now())
+    many = statements(seed=5)
+    assert many[1] > few[1]  # more trades written ...
+    assert many[0] == few[0]  # ... by the same statements
+
+
+def test_old_crowd_prints_are_pruned_and_user_fills_kept(client_for, trader, acme):
+    set_quotes(acme, asks=[("100.00", 10)])
+    client_for(trader).post("/api/trades", order_body(), format="json")
+    _ticks(20, start=timezone.now() - timedelta(hours=8))
+    crowd = Execution.objects.filter(buy_order__isnull=True, sell_order__isnull=True)
+    assert crowd.exists()
+    removed = crowd_prints_prune(older_than=timedelta(hours=6))
+    assert removed > 0 and not crowd.exists()
+    assert Execution.objects.filter(buy_order__user=trader).count() == 1

@@ -1,6 +1,12 @@
 """The market process's writes: each tick moves every symbol's reference price, refreshes the
-market maker's quotes around it and triggers the stops the move crossed — all symbols in one
-short transaction with a handful of bulk statements — plus sessions, halts and the seed."""
+market maker's quotes around it, lets the simulated crowd trade against them (so candles, the
+tape and the typical volume the risk rules read are real) and triggers the stops the move
+crossed — all symbols in one short transaction with a handful of bulk statements — plus
+sessions, halts and the seed.
+
+The crowd trades with the market maker only: its prints are executions with no order on
+either side, so no account, position or reservation changes, and users' resting orders are
+not filled by it (they trade when a user's order or the maker's quotes cross them)."""
 
 from __future__ import annotations
 
@@ -16,10 +22,11 @@ from django.utils import timezone
 
 from portfolio.ledger import Ledger
 from portfolio.models import Account
-from trades.market import next_reference, quote_ladder
+from trades.market import Print, crowd_prints, next_reference, quote_ladder
 from trades.models import (
     CANCELABLE_STATUSES,
     Candle,
+    Execution,
     MarketSession,
     Order,
     OrderStatus,
@@ -99,9 +106,30 @@ def market_ticks(
                 )
             symbol.last_price = symbol.reference_price
             symbol.updated_at = now
-        Symbol.objects.bulk_update(symbols, ["reference_price", "last_price", "updated_at"])
-        _candles_fold(symbols=symbols, at=now)
-        quotes_refresh(symbols=symbols, rng=rng)
+        best = quotes_refresh(symbols=symbols, rng=rng)
+        prints = {
+            symbol.pk: crowd_prints(bid=best[symbol.pk][0], ask=best[symbol.pk][1], rng=rng)
+            for symbol in symbols
+            if not symbol.halted and symbol.pk in best
+        }
+        for symbol in symbols:
+            if prints.get(symbol.pk):
+                symbol.last_trade_price = prints[symbol.pk][-1].price
+        Symbol.objects.bulk_update(
+            symbols, ["reference_price", "last_price", "last_trade_price", "updated_at"]
+        )
+        _candles_fold(symbols=symbols, at=now, prints=prints)
+        Execution.objects.bulk_create(
+            Execution(
+                symbol_id=code,
+                price=trade.price,
+                quantity=trade.quantity,
+                aggressor_side=trade.side,
+                created_at=now,
+            )
+            for code, trades in prints.items()
+            for trade in trades
+        )
         _stops_trigger(symbols=symbols)
         for symbol in symbols:
             publish("price:tick", tick_data(symbol), channel=f"prices:{symbol.pk}")
@@ -116,9 +144,9 @@ def market_tick(
     return market_ticks(rng=rng, dt_years=dt_years, now=now, symbol_ids=[symbol_id])[0]
 
 
-def _candles_fold(*, symbols: list[Symbol], at: datetime) -> None:
-    """Each symbol's reference price into its candle of this minute (reference ticks carry no
-    volume): one read, one bulk update, one bulk insert."""
+def _candles_fold(*, symbols: list[Symbol], at: datetime, prints: dict[str, list[Print]]) -> None:
+    """Each symbol's reference price and the crowd's prints into its candle of this minute:
+    one read, one bulk update, one bulk insert."""
     start = at.replace(second=0, microsecond=0)
     existing = {
         candle.symbol_id: candle
@@ -128,17 +156,29 @@ def _candles_fold(*, symbols: list[Symbol], at: datetime) -> None:
     new: list[Candle] = []
     for symbol in symbols:
         price = symbol.reference_price
+        traded = prints.get(symbol.pk, [])
+        prices = [trade.price for trade in traded]
+        volume = sum(trade.quantity for trade in traded)
         candle = existing.get(symbol.pk)
         if candle is None:
             new.append(
-                Candle(symbol=symbol, start=start, open=price, high=price, low=price, close=price)
+                Candle(
+                    symbol=symbol,
+                    start=start,
+                    open=price,
+                    high=max([price, *prices]),
+                    low=min([price, *prices]),
+                    close=price,
+                    volume=volume,
+                )
             )
             continue
-        candle.high = max(candle.high, price)
-        candle.low = min(candle.low, price)
+        candle.high = max([candle.high, price, *prices])
+        candle.low = min([candle.low, price, *prices])
         candle.close = price
+        candle.volume += volume
         changed.append(candle)
-    Candle.objects.bulk_update(changed, ["high", "low", "close"])
+    Candle.objects.bulk_update(changed, ["high", "low", "close", "volume"])
     Candle.objects.bulk_create(new)
 
 
@@ -160,9 +200,12 @@ def _stops_trigger(*, symbols: list[Symbol]) -> None:
             trigger_stops(symbol=symbol, ledger=ledger)
 
 
-def quotes_refresh(*, symbols: list[Symbol], rng: random.Random) -> None:
+def quotes_refresh(
+    *, symbols: list[Symbol], rng: random.Random
+) -> dict[str, tuple[Decimal | None, Decimal | None]]:
     """Rewrite the market maker's ladders around the symbols' references: one read, one bulk
-    update, one bulk insert for levels that did not exist yet. A halted symbol shows none."""
+    update, one bulk insert for levels that did not exist yet. A halted symbol shows none.
+    Returns each quoted symbol's best bid and ask."""
     seq = time.time_ns()
     existing = {
         (quote.symbol_id, quote.side, quote.level): quote
@@ -170,6 +213,7 @@ def quotes_refresh(*, symbols: list[Symbol], rng: random.Random) -> None:
     }
     changed: list[Quote] = []
     new: list[Quote] = []
+    best: dict[str, tuple[Decimal | None, Decimal | None]] = {}
     for symbol in symbols:
         if symbol.halted:
             for (symbol_id, _, _), quote in existing.items():
@@ -177,9 +221,12 @@ def quotes_refresh(*, symbols: list[Symbol], rng: random.Random) -> None:
                     quote.quantity = 0
                     changed.append(quote)
             continue
-        for level in quote_ladder(
-            symbol.reference_price, levels=settings.MARKET_MAKER_LEVELS, rng=rng
-        ):
+        ladder = quote_ladder(symbol.reference_price, levels=settings.MARKET_MAKER_LEVELS, rng=rng)
+        best[symbol.pk] = (
+            max((q.price for q in ladder if q.side == "BUY"), default=None),
+            min((q.price for q in ladder if q.side == "SELL"), default=None),
+        )
+        for level in ladder:
             found = existing.get((symbol.pk, level.side, level.level))
             if found is None:
                 new.append(
@@ -197,6 +244,7 @@ def quotes_refresh(*, symbols: list[Symbol], rng: random.Random) -> None:
             changed.append(found)
     Quote.objects.bulk_update(changed, ["price", "quantity", "seq"])
     Quote.objects.bulk_create(new)
+    return best
 
 
 def symbols_seed(*, rows: Iterable[tuple[str, str, str, str]]) -> int:
@@ -239,3 +287,13 @@ def holders_notify(*, symbol_ids: Iterable[str]) -> int:
     for user_id in user_ids:
         publish("portfolio:updated", {"marks": True}, channel="portfolio", user_ids=[user_id])
     return len(user_ids)
+
+
+def crowd_prints_prune(*, older_than: timedelta) -> int:
+    """Drop the crowd's prints older than this (the candles keep their volume): a day of them
+    is some 400,000 rows that nothing but the tape's last few read."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = Execution.objects.filter(
+        created_at__lt=cutoff, buy_order__isnull=True, sell_order__isnull=True
+    ).delete()
+    return deleted

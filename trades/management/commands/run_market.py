@@ -9,6 +9,7 @@ import os
 import random
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,13 +18,22 @@ from django.core.management.base import BaseCommand
 from alerts.services import price_alerts_evaluate
 from portfolio.services import snapshots_take_all
 from trades.market import TRADING_SECONDS_PER_YEAR
-from trades.services.market import holders_notify, market_ticks, session_roll
+from trades.services.market import (
+    crowd_prints_prune,
+    holders_notify,
+    market_ticks,
+    session_roll,
+)
 from trading_demo.realtime import relay_prune, use_database_relay_if_needed
 from trading_demo.shutdown import StopSignal
 
 logger = logging.getLogger(__name__)
 LOCK_KEY = "trading_demo:market-simulator"
 PRUNE_EVERY_TICKS = 10  # relayed events are kept two minutes: pruning each tick would only cost
+# The crowd's prints feed the tape and the candles (which keep their volume); a few hours of
+# them are plenty, pruned every ten minutes or so.
+CROWD_PRINTS_KEPT = timedelta(hours=6)
+CROWD_PRUNE_EVERY_TICKS = 600
 
 
 class SingleRunner:
@@ -118,6 +128,8 @@ class Command(BaseCommand):
                     snapshot_minute = minute
                 if relay and done % PRUNE_EVERY_TICKS == 0:
                     relay_prune()
+                if done % CROWD_PRUNE_EVERY_TICKS == 0:
+                    crowd_prints_prune(older_than=CROWD_PRINTS_KEPT)
                 done += 1
                 next_at += interval
                 time.sleep(max(0.0, next_at - time.monotonic()))
