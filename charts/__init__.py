@@ -4,6 +4,7 @@ escaping, so any app may use it; no app is imported from here."""
 
 from __future__ import annotations
 
+from charts.series import TIMEFRAMES, drawdown_pct, equal_weight_index, rebased, resample
 from charts.svg import (
     Candle,
     LegendItem,
@@ -16,12 +17,17 @@ from charts.svg import (
 )
 
 __all__ = [
+    "TIMEFRAMES",
     "Candle",
     "LegendItem",
     "bars_svg",
     "candles_svg",
     "doughnut_svg",
+    "drawdown_pct",
+    "equal_weight_index",
     "legend_items",
     "line_svg",
     "nice_ticks",
+    "rebased",
+    "resample",
 ]

@@ -109,12 +109,14 @@ def _svg(
     title: str,
     desc: str,
     body: Iterable[str],
+    extra: Mapping[str, Attr] | None = None,
 ) -> SafeString:
     # Width/height give a sane size where charts.css is missing; the stylesheet makes the chart
     # fluid, and the viewBox with "meet" keeps its proportions at any width.
     return _tag(
         "svg",
         {
+            **(extra or {}),
             "xmlns": SVG_NS,
             "id": chart_id,
             "class": f"chart {kind}",
@@ -391,7 +393,11 @@ def candles_svg(
         candle_marks.append(
             _tag(
                 "g",
-                {"class": f"candle candle-{direction}"},
+                {
+                    "class": f"candle candle-{direction}",
+                    "data-start": start.isoformat(),
+                    "data-ohlcv": hover,
+                },
                 _tag("title", {}, hover),
                 _tag(
                     "line",
@@ -454,13 +460,86 @@ def candles_svg(
             previous_end = x + half
 
     last = candles[-1]
+    # The last price as a dashed line across the plot, its value in a tag on the price axis.
+    last_y = price.y(last.close)
+    last_text = f"{last.close:,.2f}"
+    tag_w = _text_width(last_text) + 8
+    parts.append(
+        _tag(
+            "g",
+            {"class": f"chart-last chart-last-{'up' if last.is_up else 'down'}"},
+            _tag(
+                "line",
+                {"class": "chart-last-line", "x1": left, "x2": right, "y1": last_y, "y2": last_y},
+            ),
+            _tag(
+                "rect",
+                {
+                    "class": "chart-last-tag",
+                    "x": left - tag_w - 2,
+                    "y": last_y - 8,
+                    "width": tag_w,
+                    "height": 16,
+                    "rx": 3,
+                },
+            ),
+            _tag(
+                "text",
+                {"class": "chart-last-text", "x": left - 6, "y": last_y + 4, "text-anchor": "end"},
+                last_text,
+            ),
+        )
+    )
+    # Crosshair, drawn by static/js/charts.js under the pointer (hidden until then).
+    parts.append(
+        _tag(
+            "g",
+            {"class": "chart-crosshair", "aria-hidden": "true"},
+            _tag("line", {"class": "crosshair-x", "x1": left, "x2": left, "y1": top, "y2": bottom}),
+            _tag("line", {"class": "crosshair-y", "x1": left, "x2": right, "y1": top, "y2": top}),
+            _tag(
+                "rect",
+                {
+                    "class": "crosshair-tag",
+                    "x": 0,
+                    "y": 0,
+                    "width": left - 2,
+                    "height": 16,
+                    "rx": 3,
+                },
+            ),
+            _tag("text", {"class": "crosshair-price", "x": left - 6, "y": 0, "text-anchor": "end"}),
+            _tag("text", {"class": "crosshair-values", "x": left + 4, "y": top + 10}),
+            _tag(
+                "rect",
+                {"class": "zoom-band", "x": left, "y": top, "width": 0, "height": bottom - top},
+            ),
+        )
+    )
     desc = (
         f"{len(candles)} candles {_span_text(times)}. "
         f"High {max(c.high for c in candles):,.2f}, low {min(c.low for c in candles):,.2f}, "
         f"last close {last.close:,.2f}. Total volume {sum(c.volume for c in candles):,}."
     )
+    # What the pointer needs to read values back: the plot's bounds and the price scale.
+    geometry = {
+        "data-plot-left": _num(left),
+        "data-plot-right": _num(right),
+        "data-price-top": _num(price.top),
+        "data-price-bottom": _num(price.bottom),
+        "data-price-lo": _num(float(lo)),
+        "data-price-hi": _num(float(hi)),
+        "data-slot": _num(slot),
+    }
     return _svg(
-        chart_id=chart_id, kind=kind, width=width, height=height, title=title, desc=desc, body=parts
+        chart_id=chart_id,
+        kind=kind,
+        width=width,
+        height=height,
+        title=title,
+        desc=desc,
+        body=parts,
+        extra=geometry,
     )
 
 
@@ -477,8 +556,11 @@ def line_svg(
     height: int = 240,
     chart_id: str = "line-chart",
     value_format: str = "{:,.2f}",
+    compare: Sequence[tuple[datetime, Decimal]] = (),
+    compare_label: str = "",
 ) -> SafeString:
-    """A value over time (equity, drawdown); x is proportional to time, not to the index."""
+    """A value over time (equity, drawdown); x is proportional to time, not to the index. A
+    `compare` series (a benchmark) is drawn dashed on the same axes, within the same span."""
     kind = "chart-line"
     if not points:
         return _empty(chart_id=chart_id, kind=kind, width=width, height=height, title=title)
@@ -486,7 +568,12 @@ def line_svg(
     times = [_utc(t) for t, _ in points]
     values = [v for _, v in points]
     hover_fmt = _hover_format(times)
-    extremes = [*values, *([baseline] if baseline is not None else [])]
+    compare = [(_utc(t), v) for t, v in compare if times[0] <= _utc(t) <= times[-1]]
+    extremes = [
+        *values,
+        *(v for _, v in compare),
+        *([baseline] if baseline is not None else []),
+    ]
     lo, hi = _padded(min(extremes), max(extremes))
     ticks = nice_ticks(lo, hi)
     tick_labels = [_fmt(t, value_format) for t in ticks]
@@ -524,6 +611,15 @@ def line_svg(
                 _tag("title", {}, f"Baseline {_fmt(baseline, value_format)}"),
             )
         )
+    if len(compare) > 1:
+        other = " ".join(f"{_num(x_of(t))},{_num(scale.y(v))}" for t, v in compare)
+        parts.append(
+            _tag(
+                "polyline",
+                {"class": "line line-compare", "points": other, "fill": "none", "stroke-width": 2},
+                _tag("title", {}, compare_label),
+            )
+        )
     if len(xy) > 1:
         parts.append(
             _tag("polyline", {"class": "line", "points": coords, "fill": "none", "stroke-width": 2})
@@ -557,6 +653,11 @@ def line_svg(
     )
     if baseline is not None:
         desc += f" Baseline {_fmt(baseline, value_format)}."
+    if compare:
+        desc += (
+            f" {compare_label or 'Comparison'}: first {_fmt(compare[0][1], value_format)}, "
+            f"last {_fmt(compare[-1][1], value_format)}."
+        )
     return _svg(
         chart_id=chart_id, kind=kind, width=width, height=height, title=title, desc=desc, body=parts
     )

@@ -139,6 +139,20 @@ def candles_for(*, symbol: Symbol, minutes: int = 120) -> list[Candle]:
     )
 
 
+MAX_CHART_ROWS = 6_000  # one-minute candles a chart reads at most (about four days)
+
+
+def candles_range(
+    *, symbol: Symbol, since: datetime, until: datetime | None = None
+) -> list[Candle]:
+    """One-minute candles from `since` (to `until`), oldest first: the most recent
+    MAX_CHART_ROWS of them when the range holds more."""
+    rows = Candle.objects.filter(symbol=symbol, start__gte=since)
+    if until is not None:
+        rows = rows.filter(start__lte=until)
+    return list(reversed(rows.order_by("-start")[:MAX_CHART_ROWS]))
+
+
 def tape_for(*, symbol: Symbol) -> QuerySet[Execution]:
     return Execution.objects.filter(symbol=symbol).order_by("-created_at")
 

@@ -30,7 +30,9 @@ def market_panels(user: User, data: dict[str, Any]) -> str:
         return ""
     context = {**market_context(symbol, user), "oob": True, "user": user}
     # Only traders have a ticket (and so a quote strip in it) to swap into.
-    parts = ("chart", "order-book", "tape", *(("ticket-quote",) if user.can_trade else ()))
+    # The chart itself is not pushed: each page re-reads it in its own timeframe (a
+    # `chart:refresh` the page's script fires when the price head arrives).
+    parts = ("chart-head", "order-book", "tape", *(("ticket-quote",) if user.can_trade else ()))
     return "".join(render_to_string(f"{PAGE}#{part}", context) for part in parts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,10 +14,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 import charts
+from charts.series import TIMEFRAMES, bucket_start
 from portfolio.selectors import account_summary
 from trades.api import OrderListCreateApi
 from trades.models import (
@@ -30,7 +33,7 @@ from trades.models import (
 from trades.selectors import (
     OrderPreview,
     QuantityUnit,
-    candles_for,
+    candles_range,
     order_book,
     order_preview,
     order_shares_for,
@@ -45,7 +48,7 @@ from trading_demo.models import User
 
 HISTORY_ROWS = 25
 TAPE_ROWS = 20
-CHART_MINUTES = 90
+CHART_CANDLES = 90
 FORM_FIELDS = (
     "symbol",
     "type",
@@ -64,17 +67,46 @@ def _selected_symbol(request: HttpRequest) -> Symbol | None:
     return symbols.filter(pk=code).first() or symbols.first()
 
 
-def chart_context(symbol: Symbol) -> dict[str, Any]:
-    candles = [
-        charts.Candle(c.start, c.open, c.high, c.low, c.close, c.volume)
-        for c in candles_for(symbol=symbol, minutes=CHART_MINUTES)
-    ]
+TIMEFRAME_NAMES = {
+    "1m": "1-minute",
+    "5m": "5-minute",
+    "15m": "15-minute",
+    "1h": "1-hour",
+    "1D": "daily",
+}
+
+
+def chart_context(
+    symbol: Symbol,
+    *,
+    timeframe: str = "1m",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    """The price chart in a timeframe, the last CHART_CANDLES of it or a zoomed range."""
+    timeframe = timeframe if timeframe in TIMEFRAMES else "1m"
+    minutes = TIMEFRAMES[timeframe]
+    rows = candles_range(
+        symbol=symbol,
+        # The current bucket and the CHART_CANDLES - 1 before it.
+        since=start
+        or bucket_start(timezone.now(), minutes) - timedelta(minutes=minutes * (CHART_CANDLES - 1)),
+        until=end,
+    )
+    candles = charts.resample(
+        [charts.Candle(c.start, c.open, c.high, c.low, c.close, c.volume) for c in rows], minutes
+    )
+    if start is None:
+        candles = candles[-CHART_CANDLES:]
     return {
         "chart": charts.candles_svg(
             candles,
-            title=f"{symbol.symbol} 1-minute candles",
+            title=f"{symbol.symbol} {TIMEFRAME_NAMES[timeframe]} candles",
             chart_id=f"chart-svg-{symbol.symbol}",
-        )
+        ),
+        "timeframe": timeframe,
+        "timeframes": list(TIMEFRAMES),
+        "zoom": start is not None,
     }
 
 
@@ -442,4 +474,22 @@ def market_partial(request: HttpRequest, part: str) -> HttpResponse:
     symbol = _selected_symbol(request)
     if symbol is None or part not in {"order-book", "chart", "tape"}:
         return HttpResponse(status=404)
-    return render(request, f"trades/dashboard.html#{part}", market_context(symbol, user))
+    context = market_context(symbol, user)
+    if part == "chart":
+        start, end = (_moment(request.GET.get(name, "")) for name in ("start", "end"))
+        if (request.GET.get("start") and start is None) or (request.GET.get("end") and end is None):
+            return HttpResponse("start and end are ISO 8601 times with a zone.", status=400)
+        if start is not None and end is not None and end <= start:
+            return HttpResponse("end must be after start.", status=400)
+        context |= chart_context(
+            symbol, timeframe=request.GET.get("tf", "1m"), start=start, end=end
+        )
+    return render(request, f"trades/dashboard.html#{part}", context)
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None

@@ -5,13 +5,18 @@ the book, and modify / cancel all / close from the orders panel."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from charts.series import bucket_start
 from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD
 from tests.trades.conftest import make_symbol, set_quotes
+from trades.models import Candle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -188,3 +193,50 @@ def test_a_rejected_order_shows_its_reason_inline(daphne, browser_context, trade
     expect(page.get_by_test_id("order-placed")).to_contain_text("cancelled")
     page.get_by_role("tab", name="History").click()
     expect(page.get_by_test_id("status-reason").first).not_to_be_empty()
+
+
+def _minute_candles(symbol, count: int) -> None:
+    now = timezone.now().replace(second=0, microsecond=0)
+    Candle.objects.bulk_create(
+        Candle(
+            symbol=symbol,
+            start=now - timedelta(minutes=count - 1 - i),
+            open=Decimal(100 + i % 7),
+            high=Decimal(102 + i % 7),
+            low=Decimal(99 + i % 7),
+            close=Decimal(101 + i % 5),
+            volume=100 + i,
+        )
+        for i in range(count)
+    )
+
+
+def test_chart_timeframes_crosshair_and_zoom(daphne, browser_context, trader):
+    symbol = make_symbol("ACME", "100.00")
+    _minute_candles(symbol, 120)
+    page = browser_context.new_page()
+    sign_in(page, daphne.url, trader.email, PASSWORD)
+    chart = page.locator("#chart-svg-ACME")
+    expect(chart.locator("g.candle")).to_have_count(90)
+    expect(chart.locator(".chart-last-text")).to_have_text("105.00")  # the last close
+    page.get_by_test_id("tf-5m").click()
+    expect(page.get_by_role("img", name="ACME 5-minute candles")).to_be_visible()
+    fives = len({bucket_start(c.start, 5) for c in Candle.objects.filter(symbol=symbol)})
+    expect(chart.locator("g.candle")).to_have_count(fives)  # 120 minutes in 5-minute buckets
+    # The crosshair follows the pointer with the candle's values and the price at the pointer.
+    box = chart.bounding_box()
+    assert box
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.3)
+    expect(chart.locator(".chart-crosshair")).to_have_class(re.compile(r"\bon\b"))
+    expect(chart.locator(".crosshair-values")).to_contain_text(re.compile(r"O [\d.]+ H"))
+    expect(chart.locator(".crosshair-price")).to_have_text(re.compile(r"^\d+\.\d\d$"))
+    # Drag across a range: the chart redraws just those candles, and can be reset.
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.4, steps=5)
+    page.mouse.up()
+    expect(page.get_by_test_id("zoom-reset")).to_be_visible()
+    zoomed = chart.locator("g.candle").count()
+    assert 2 <= zoomed < fives
+    page.get_by_test_id("zoom-reset").click()
+    expect(chart.locator("g.candle")).to_have_count(fives)

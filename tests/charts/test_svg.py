@@ -415,3 +415,39 @@ def test_nice_ticks_are_round_steps_inside_the_range(lo, span):
     assert step.normalize().as_tuple().digits in {(1,), (2,), (5,)}
     # The range has no room for one more tick at either end.
     assert ticks[0] - step < lo and ticks[-1] + step > hi
+
+
+def test_last_price_line_and_its_tag_on_the_price_axis():
+    root = parse(candles_svg(CANDLES, title="Last"))
+    (group,) = with_class(root, "chart-last")
+    assert "chart-last-up" in classes(group)  # 187.60 closed level with its open: up
+    line = group.find("svg:line", NS)
+    text = group.find("svg:text", NS)
+    assert text is not None and text.text == "187.60"
+    assert line is not None and line.get("y1") == line.get("y2")
+    # The tag sits on the axis (left of the plot) at the line's height.
+    left = float(root.get("data-plot-left") or 0)
+    assert float(text.get("x") or 0) < left
+    assert abs(float(text.get("y") or 0) - 4 - float(line.get("y1") or 0)) < 0.01
+
+
+def test_crosshair_can_read_prices_back_from_the_pointer():
+    root = parse(candles_svg(CANDLES, title="Hair"))
+    assert with_class(root, "chart-crosshair")
+    top, bottom = float(root.get("data-price-top") or 0), float(root.get("data-price-bottom") or 0)
+    lo, hi = float(root.get("data-price-lo") or 0), float(root.get("data-price-hi") or 0)
+    # The last price's line, read back through the geometry the script uses, is the last close.
+    line = with_class(root, "chart-last-line")[0]
+    y = float(line.get("y1") or 0)
+    assert round(hi - (y - top) / (bottom - top) * (hi - lo), 1) == 187.6
+    starts = [g.get("data-start") for g in with_class(root, "candle")]
+    assert starts == [c.start.isoformat() for c in CANDLES]
+
+
+def test_a_benchmark_is_drawn_dashed_within_the_series_span():
+    points = [(T0 + timedelta(days=i), D(v)) for i, v in enumerate(("100", "104", "101"))]
+    basket = [(T0 + timedelta(days=i), D(v)) for i, v in enumerate(("100", "102", "103", "99"))]
+    root = parse(line_svg(points, title="vs", compare=basket, compare_label="Basket"))
+    (compare,) = with_class(root, "line-compare")
+    assert len((compare.get("points") or "").split()) == 3  # the 4th day is outside the span
+    assert own_title(compare) == "Basket"
