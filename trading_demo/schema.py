@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -302,3 +303,9 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A personal API token (td_…) created on the Settings page.",
         }
+
+
+class UserJWTScheme(SimpleJWTScheme):
+    """Our JWT authentication is simplejwt's with a cheaper user read: the same scheme."""
+
+    target_class = "trading_demo.authentication.UserJWTAuthentication"
