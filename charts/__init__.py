@@ -1,10 +1,10 @@
 """Our own server-rendered SVG charts (candles, lines, bars, doughnuts) and the series they
-draw (timeframes, benchmarks, drawdowns). Django-free apart from `django.utils.html`'s
+draw (timeframes, an equal-weight benchmark). Django-free apart from `django.utils.html`'s
 escaping, so any app may use it; no app is imported from here."""
 
 from __future__ import annotations
 
-from charts.series import TIMEFRAMES, drawdown_pct, equal_weight_index, rebased, resample
+from charts.series import TIMEFRAMES, equal_weight_index, rebased, resample
 from charts.svg import (
     Candle,
     LegendItem,
@@ -23,7 +23,6 @@ __all__ = [
     "bars_svg",
     "candles_svg",
     "doughnut_svg",
-    "drawdown_pct",
     "equal_weight_index",
     "legend_items",
     "line_svg",

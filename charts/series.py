@@ -1,5 +1,6 @@
-"""The series the charts draw, computed from plain values: candles resampled to a timeframe,
-an equal-weight benchmark, and the drawdown of an equity curve. Pure functions, no I/O."""
+"""The series the charts draw, computed from plain values: candles resampled to a timeframe
+and an equal-weight benchmark. Pure functions, no I/O. (The drawdown series is the
+analytics' own rule: portfolio.selectors.max_drawdown.)"""
 
 from __future__ import annotations
 
@@ -86,14 +87,3 @@ def rebased(
         return []
     first = points[0][1]
     return [(t, (base * v / first).quantize(Decimal("0.01"))) for t, v in points]
-
-
-def drawdown_pct(points: Sequence[tuple[datetime, Decimal]]) -> list[tuple[datetime, Decimal]]:
-    """How far below its running peak the series is at each moment, in percent (0 or less)."""
-    out: list[tuple[datetime, Decimal]] = []
-    peak: Decimal | None = None
-    for moment, value in points:
-        peak = value if peak is None or value > peak else peak
-        below = (value - peak) / peak * HUNDRED if peak > 0 else Decimal(0)
-        out.append((moment, below.quantize(Decimal("0.01"))))
-    return out

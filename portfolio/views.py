@@ -77,11 +77,12 @@ def analytics_context(user: User, period: str) -> dict[str, Any]:
         ),
         "drawdown_svg": charts.line_svg(
             result.drawdown,
-            title="Drawdown (%)",
+            title="Drawdown from the running peak (%)",
             area=True,
             baseline=None,
             chart_id="drawdown-chart",
             height=160,
+            value_format="{:,.2f} %",
         ),
         "daily_svg": charts.bars_svg(
             [(day.strftime("%m-%d"), value) for day, value in result.daily_pnl],

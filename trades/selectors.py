@@ -410,3 +410,22 @@ def order_shares_for(
     )
     worst = limit_for_matching(request=request, reference=symbol.reference_price)
     return int((buying_power * amount / 100 / worst).to_integral_value(rounding=ROUND_FLOOR))
+
+
+MAX_BASKET_MOMENTS = 200
+
+
+def basket_closes(*, moments: list[datetime]) -> dict[str, list[tuple[datetime, Decimal]]]:
+    """Every symbol's one-minute close at (the minute of) each moment, oldest first: the
+    prices an equal-weight benchmark is built from. At most MAX_BASKET_MOMENTS moments (the
+    latest) are read."""
+    minutes = sorted({moment.replace(second=0, microsecond=0) for moment in moments})
+    rows = (
+        Candle.objects.filter(start__in=minutes[-MAX_BASKET_MOMENTS:])
+        .order_by("start")
+        .values_list("symbol_id", "start", "close")
+    )
+    closes: dict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
+    for symbol, start, close in rows:
+        closes[symbol].append((start, close))
+    return dict(closes)

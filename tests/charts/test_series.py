@@ -1,11 +1,11 @@
-"""The series the charts draw: timeframes, the equal-weight benchmark and drawdowns."""
+"""The series the charts draw: timeframes and the equal-weight benchmark."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from charts import Candle, drawdown_pct, equal_weight_index, rebased, resample
+from charts import Candle, equal_weight_index, rebased, resample
 from charts.series import bucket_start
 
 D = Decimal
@@ -51,8 +51,7 @@ def test_equal_weight_basket_averages_each_symbols_own_return():
     assert equal_weight_index({}) == []
 
 
-def test_rebased_and_drawdown_in_percent():
+def test_rebased_to_100():
     t = [T0 + timedelta(days=i) for i in range(4)]
     equity = [(t[0], D("1000")), (t[1], D("1200")), (t[2], D("900")), (t[3], D("1300"))]
     assert [v for _, v in rebased(equity)] == [D("100.00"), D("120.00"), D("90.00"), D("130.00")]
-    assert [v for _, v in drawdown_pct(equity)] == [D("0.00"), D("0.00"), D("-25.00"), D("0.00")]
