@@ -134,7 +134,9 @@ def _call(method: str, request: Any, timeout: float) -> Any:
     """One RPC whose `timeout` covers every retry (trading_demo.grpc_channels)."""
     try:
         return call_within_deadline(
-            lambda remaining: getattr(_stub(), method)(request, timeout=remaining),
+            lambda remaining, wait: getattr(_stub(), method)(
+                request, timeout=remaining, wait_for_ready=wait
+            ),
             timeout=timeout,
             policy=RETRY,
             method=f"metering {method}",

@@ -189,7 +189,9 @@ def _call[R](
 ) -> R:
     try:
         return call_within_deadline(
-            lambda remaining: method(_stub())(request, timeout=remaining),
+            lambda remaining, wait: method(_stub())(
+                request, timeout=remaining, wait_for_ready=wait
+            ),
             timeout=timeout,
             policy=RETRY,
             method="oversight",
@@ -365,6 +367,22 @@ def approval_status(*, approval_id: Id) -> ApprovalStatus:
         timeout=CALL_TIMEOUT,
     )
     return _approval(response)
+
+
+MAX_STATUS_IDS = 100  # what ListApprovalStatuses takes per call
+
+
+def approval_statuses(*, approval_ids: Sequence[Id]) -> list[ApprovalStatus]:
+    """The service's status of each known request (unknown ones are left out), at most
+    MAX_STATUS_IDS per call."""
+    if len(approval_ids) > MAX_STATUS_IDS:
+        raise ValueError(f"at most {MAX_STATUS_IDS} approval ids per call")
+    response = _call(
+        lambda stub: stub.ListApprovalStatuses,
+        pb.ListApprovalStatusesRequest(approval_ids=[str(i) for i in approval_ids]),
+        timeout=CALL_TIMEOUT,
+    )
+    return [_approval(message) for message in response.approvals]
 
 
 def approve(*, approval_id: Id, manager_id: Id, reason: str = "") -> ApprovalStatus:

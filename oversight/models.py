@@ -30,6 +30,7 @@ class DecisionChannel(models.TextChoices):
     PAGE = "page", "Approvals page"
     SLACK = "slack", "Slack"
     SYSTEM = "system", "System"
+    OVERSIGHT = "oversight", "Oversight service"  # decided on the service itself
 
 
 class ApprovalRequest(models.Model):

@@ -77,27 +77,38 @@ class DeadlineSpent(grpc.RpcError):
 
 
 def call_within_deadline[R](
-    attempt: Callable[[float], R],
+    attempt: Callable[[float, bool], R],
     *,
     timeout: float,
     policy: RetryPolicy,
     method: str = "call",
 ) -> R:
-    """Run `attempt(remaining_seconds)` (one RPC with that as its gRPC deadline) until it
-    answers, retrying UNAVAILABLE by `policy`. `timeout` bounds the whole call: every attempt
-    and every backoff sleep come out of it, so a slow or frozen service costs the caller at
-    most `timeout`, never `attempts` x `timeout`. Raises the last grpc.RpcError (DeadlineSpent
-    when no time was left for the next attempt)."""
+    """Run `attempt(remaining_seconds, wait_for_ready)` (one RPC with that as its gRPC deadline
+    and wait_for_ready flag) until it answers, retrying UNAVAILABLE by `policy`. `timeout`
+    bounds the whole call: every attempt and every backoff sleep come out of it, so a slow or
+    frozen service costs the caller at most `timeout`, never `attempts` x `timeout`.
+
+    The first attempt fails fast on a channel that cannot connect; the retries wait for the
+    channel to be ready (within what is left of the deadline), since a service that was just
+    restarted is reached only once the channel's reconnect backoff has run out: a retry that
+    failed at once on a still-backing-off channel would be wasted. Raises the last
+    grpc.RpcError; when the deadline ran out while retrying an UNAVAILABLE service, that
+    UNAVAILABLE error (it says why: "connection refused"), else DeadlineSpent when no time was
+    left for the next attempt."""
     deadline = time.monotonic() + timeout
+    unavailable: grpc.RpcError | None = None
     for number in range(1, policy.attempts + 1):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise DeadlineSpent(method, number - 1)
+            raise unavailable or DeadlineSpent(method, number - 1)
         try:
-            return attempt(remaining)
+            return attempt(remaining, number > 1)
         except grpc.RpcError as exc:
+            if unavailable is not None and exc.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise unavailable from exc  # the retry waited for a service that never came
             if exc.code() is not grpc.StatusCode.UNAVAILABLE or number == policy.attempts:
                 raise
+            unavailable = exc
             wait = min(policy.backoff(number), max(deadline - time.monotonic(), 0.0))
             logger.info(
                 "%s unavailable (attempt %d of %d), retrying in %.0f ms",

@@ -179,6 +179,18 @@ class ExpireApprovalsResponse(_message.Message):
     approval_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, approval_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ListApprovalStatusesRequest(_message.Message):
+    __slots__ = ("approval_ids",)
+    APPROVAL_IDS_FIELD_NUMBER: _ClassVar[int]
+    approval_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, approval_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListApprovalStatusesResponse(_message.Message):
+    __slots__ = ("approvals",)
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    approvals: _containers.RepeatedCompositeFieldContainer[ApprovalStatus]
+    def __init__(self, approvals: _Optional[_Iterable[_Union[ApprovalStatus, _Mapping]]] = ...) -> None: ...
+
 class RiskBand(_message.Message):
     __slots__ = ("above", "points")
     ABOVE_FIELD_NUMBER: _ClassVar[int]

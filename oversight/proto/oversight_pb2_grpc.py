@@ -70,6 +70,11 @@ class OversightStub:
                 request_serializer=oversight__pb2.ExpireApprovalsRequest.SerializeToString,
                 response_deserializer=oversight__pb2.ExpireApprovalsResponse.FromString,
                 _registered_method=True)
+        self.ListApprovalStatuses = channel.unary_unary(
+                '/oversight.v1.Oversight/ListApprovalStatuses',
+                request_serializer=oversight__pb2.ListApprovalStatusesRequest.SerializeToString,
+                response_deserializer=oversight__pb2.ListApprovalStatusesResponse.FromString,
+                _registered_method=True)
         self.GetRiskConfig = channel.unary_unary(
                 '/oversight.v1.Oversight/GetRiskConfig',
                 request_serializer=oversight__pb2.GetRiskConfigRequest.SerializeToString,
@@ -143,6 +148,15 @@ class OversightServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListApprovalStatuses(self, request, context):
+        """The stored status of each known approval_id (unknown ids are left out), in the order
+        asked; at most 100 ids (INVALID_ARGUMENT beyond). The app asks for the requests it still
+        holds pending, to learn decisions made on the service itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRiskConfig(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -200,6 +214,11 @@ def add_OversightServicer_to_server(servicer, server):
                     servicer.ExpireApprovals,
                     request_deserializer=oversight__pb2.ExpireApprovalsRequest.FromString,
                     response_serializer=oversight__pb2.ExpireApprovalsResponse.SerializeToString,
+            ),
+            'ListApprovalStatuses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApprovalStatuses,
+                    request_deserializer=oversight__pb2.ListApprovalStatusesRequest.FromString,
+                    response_serializer=oversight__pb2.ListApprovalStatusesResponse.SerializeToString,
             ),
             'GetRiskConfig': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRiskConfig,
@@ -407,6 +426,33 @@ class Oversight:
             '/oversight.v1.Oversight/ExpireApprovals',
             oversight__pb2.ExpireApprovalsRequest.SerializeToString,
             oversight__pb2.ExpireApprovalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApprovalStatuses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/oversight.v1.Oversight/ListApprovalStatuses',
+            oversight__pb2.ListApprovalStatusesRequest.SerializeToString,
+            oversight__pb2.ListApprovalStatusesResponse.FromString,
             options,
             channel_credentials,
             insecure,

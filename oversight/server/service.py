@@ -38,6 +38,7 @@ from trading_demo.ids import uuid7
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "oversight.v1.Oversight"
+MAX_STATUS_IDS = 100  # ListApprovalStatuses: one page of the app's pending requests
 
 
 class InvalidArgument(ValueError):
@@ -221,6 +222,17 @@ class OversightService(pb_grpc.OversightServicer):
         if ids:
             logger.info("expired %d approval request(s)", len(ids))
         return pb.ExpireApprovalsResponse(approval_ids=ids)
+
+    def ListApprovalStatuses(
+        self, request: pb.ListApprovalStatusesRequest, context: grpc.ServicerContext
+    ) -> pb.ListApprovalStatusesResponse:
+        with _status_codes(context):
+            if len(request.approval_ids) > MAX_STATUS_IDS:
+                raise InvalidArgument(f"approval_ids: at most {MAX_STATUS_IDS} per call")
+            found = (self.store.approval(approval_id) for approval_id in request.approval_ids)
+            return pb.ListApprovalStatusesResponse(
+                approvals=[_approval_message(approval) for approval in found if approval]
+            )
 
 
 def build_server(

@@ -1,11 +1,13 @@
-"""Deciding approval requests (admin, API, page or Slack) and expiring the ones nobody decided.
+"""Deciding approval requests (admin, API, page, Slack, or on the oversight service itself)
+and expiring the ones nobody decided.
 
-A decision runs in one transaction that locks the symbol (as matching does) and then the
-request, so the first decision wins and a concurrent one finds it decided (409). Inside it the
-pre-trade checks run again at the current prices, the decision is forwarded to the oversight
-service (which also refuses a second decision and self-approval), and the order is released
-into the book or rejected with its reservations freed. The gRPC call inside the lock has its own
-short deadline; if it fails, nothing is written and the caller gets 503.
+The oversight service is the system of record and first decision wins there, so a decision is
+recorded on the service first, outside any lock (a slow service holds up nobody else's
+orders), and then applied here in one transaction that locks the symbol (as matching does),
+the request and the order: the pre-trade checks run again at the current prices, and the order
+is released into the book or rejected with its reservations freed. Decisions made directly on
+the service are learnt by `approvals_sync_decided` (the expiry worker's round) and applied by
+the same code, once: applying finds a request no longer pending and stops.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from trading_demo.realtime import publish
 logger = logging.getLogger(__name__)
 
 EXPIRE_BATCH = 100
+SYNC_BATCH = oversight.MAX_STATUS_IDS
+SYNC_MAX_BATCHES = 10  # per round: 1,000 pending requests; the next round goes on
 
 
 def approval_decide(
@@ -74,22 +78,50 @@ def approval_decide(
             "This request expired before the decision: the order was rejected.",
             details={"state": ApprovalState.EXPIRED},
         )
+    if not approval.is_pending:
+        raise _already_decided(approval)
+    if approve:
+        # Checked before the service hears "approved", so the record there says what happens
+        # here; checked again under the lock below, where only a race can fail it.
+        failed_check = _recheck(approval)
+        if failed_check:
+            approve = False
+            reason = f"Pre-trade check failed at approval: {failed_check}"[:REASON_MAX_LENGTH]
+    try:
+        if approve:
+            recorded = oversight.approve(
+                approval_id=approval.pk, manager_id=manager.pk, reason=reason
+            )
+        else:
+            recorded = oversight.reject(
+                approval_id=approval.pk, manager_id=manager.pk, reason=reason
+            )
+    except oversight.AlreadyDecided:
+        # Someone decided first, maybe on the service itself: apply theirs, then say so.
+        approvals_sync_decided(approval_ids=[approval.pk])
+        approval.refresh_from_db()
+        raise _already_decided(approval) from None
+    except oversight.ApprovalExpired:
+        _expire_one(approval_id=approval.pk, now=timezone.now(), force=True)
+        raise
+    return _apply_recorded(approval_id=approval.pk, recorded=recorded, manager=manager, via=via)
+
+
+def _recheck(approval: ApprovalRequest) -> str:
     with transaction.atomic():
-        symbol = Symbol.objects.select_for_update().get(pk=approval.symbol_id)
-        approval = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
-        if not approval.is_pending:
-            raise _already_decided(approval)
-        return _decide_locked(
-            approval=approval,
-            symbol=symbol,
-            manager=manager,
-            approve=approve,
-            reason=reason,
-            via=via,
-        )
+        symbol = Symbol.objects.get(pk=approval.symbol_id)
+        order = Order.objects.get(pk=approval.order_id)
+        return order_approval_recheck(order=order, symbol=symbol)
 
 
 def _already_decided(approval: ApprovalRequest) -> oversight.AlreadyDecided:
+    if approval.is_pending:
+        # Decided on the service by someone this app does not apply (see
+        # approvals_sync_decided): the request expires here.
+        return oversight.AlreadyDecided(
+            "This request is already decided on the oversight service.",
+            details={"state": approval.state, "decided_by": None, "decided_at": None},
+        )
     who = approval.decided_by.email if approval.decided_by else "the system"
     return oversight.AlreadyDecided(
         f"This request is already {approval.state} (by {who}).",
@@ -99,6 +131,35 @@ def _already_decided(approval: ApprovalRequest) -> oversight.AlreadyDecided:
             "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
         },
     )
+
+
+def _apply_recorded(
+    *, approval_id: UUID | str, recorded: oversight.ApprovalStatus, manager: User, via: str
+) -> ApprovalRequest:
+    """Apply a decision the service has recorded (APPROVED or REJECTED) to the request and its
+    order, once: a request already decided here is returned as it is when this very decision
+    was applied before, else AlreadyDecided."""
+    with transaction.atomic():
+        symbol_id = ApprovalRequest.objects.filter(pk=approval_id).values_list(
+            "symbol_id", flat=True
+        )[0]
+        symbol = Symbol.objects.select_for_update().get(pk=symbol_id)
+        approval = ApprovalRequest.objects.select_for_update().get(pk=approval_id)
+        if not approval.is_pending:
+            if approval.decided_by_id == manager.pk and approval.state in (
+                ApprovalState.APPROVED,
+                ApprovalState.REJECTED,
+            ):
+                return approval  # applied already (the API call and the sync worker raced)
+            raise _already_decided(approval)
+        return _decide_locked(
+            approval=approval,
+            symbol=symbol,
+            manager=manager,
+            approve=recorded.state is oversight.ApprovalState.APPROVED,
+            reason=recorded.reason,
+            via=via,
+        )
 
 
 def _decide_locked(
@@ -113,12 +174,10 @@ def _decide_locked(
     order = Order.objects.select_for_update().get(pk=approval.order_id)
     failed_check = order_approval_recheck(order=order, symbol=symbol) if approve else ""
     if failed_check:
+        # Approved on the service, but the prices or the account moved since: the order is
+        # refused here, and the snapshot says so.
         approve = False
         reason = f"Pre-trade check failed at approval: {failed_check}"[:REASON_MAX_LENGTH]
-    if approve:
-        oversight.approve(approval_id=approval.pk, manager_id=manager.pk, reason=reason)
-    else:
-        oversight.reject(approval_id=approval.pk, manager_id=manager.pk, reason=reason)
     now = timezone.now()
     approval.state = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
     approval.decided_by = manager
@@ -164,6 +223,74 @@ def _decide_locked(
     else:
         order_approval_refused(order=order, reason=f"Rejected by {manager.email}: {reason}")
     return approval
+
+
+def approvals_sync_decided(*, approval_ids: list[UUID] | None = None) -> int:
+    """Apply the decisions the oversight service holds for requests still pending here (all
+    of them, oldest first, in pages; or just `approval_ids`). Returns how many were applied.
+
+    A decider the app does not know as an active manager other than the trader is not applied
+    (logged): the request then expires here and its order is auto-rejected, failing closed.
+    OversightUnavailable propagates: the next round asks again."""
+    if approval_ids is None:
+        pending = ApprovalRequest.objects.filter(state=ApprovalState.PENDING).order_by(
+            "created_at", "id"
+        )
+        batches = [
+            list(pending.values_list("pk", flat=True)[start : start + SYNC_BATCH])
+            for start in range(0, SYNC_BATCH * SYNC_MAX_BATCHES, SYNC_BATCH)
+        ]
+    else:
+        batches = [
+            approval_ids[i : i + SYNC_BATCH] for i in range(0, len(approval_ids), SYNC_BATCH)
+        ]
+    applied = 0
+    for batch in batches:
+        if not batch:
+            break
+        for status in oversight.approval_statuses(approval_ids=batch):
+            if status.state not in (
+                oversight.ApprovalState.APPROVED,
+                oversight.ApprovalState.REJECTED,
+            ):
+                continue
+            applied += _apply_from_service(status)
+    return applied
+
+
+def _apply_from_service(status: oversight.ApprovalStatus) -> int:
+    approval = ApprovalRequest.objects.filter(pk=status.approval_id).first()
+    if approval is None or not approval.is_pending:
+        return 0
+    manager = (
+        User.objects.filter(pk=status.decided_by, is_active=True).first()
+        if _is_uuid(status.decided_by)
+        else None
+    )
+    if manager is None or not manager.is_manager or manager.pk == approval.trader_id:
+        logger.warning(
+            "approval %s was %s on the oversight service by %r, who is not a manager here: "
+            "not applied (it will expire)",
+            status.approval_id,
+            status.state,
+            status.decided_by,
+        )
+        return 0
+    try:
+        _apply_recorded(
+            approval_id=approval.pk, recorded=status, manager=manager, via=DecisionChannel.OVERSIGHT
+        )
+    except oversight.AlreadyDecided:
+        return 0  # decided here meanwhile (it was applied by whoever got there first)
+    return 1
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _announce_decision(approval: ApprovalRequest) -> None:
@@ -241,14 +368,16 @@ def approvals_expire(*, now: datetime | None = None) -> int:
     return sum(_expire_one(approval_id=approval_id, now=now) for approval_id in due)
 
 
-def _expire_one(*, approval_id: UUID, now: datetime) -> bool:
+def _expire_one(*, approval_id: UUID, now: datetime, force: bool = False) -> bool:
+    """Expire one pending request past its expiry (`force`: the service says it expired,
+    whatever this clock says)."""
     with transaction.atomic():
         symbol_id = ApprovalRequest.objects.filter(pk=approval_id).values_list(
             "symbol_id", flat=True
         )[0]
         Symbol.objects.select_for_update().filter(pk=symbol_id).first()
         approval = ApprovalRequest.objects.select_for_update().get(pk=approval_id)
-        if not approval.is_due(now):
+        if not approval.is_pending or (not force and not approval.is_due(now)):
             return False
         minutes = settings.APPROVAL_TIMEOUT / 60
         reason = f"No manager decided within {minutes:g} minutes: the order was auto-rejected."
