@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.template.loader import render_to_string
 
 from portfolio.selectors import account_summary
@@ -22,6 +23,20 @@ def sidebar(user: User, data: dict[str, Any]) -> str:
     return render_to_string(
         "portfolio/summary.html", {"summary": account_summary(user=user), "oob": True}
     )
+
+
+ANALYTICS_MARKS_EVERY_SECONDS = 10
+
+
+@ui_renderer("portfolio:updated", pages=["analytics"])
+def analytics_refresh(user: User, data: dict[str, Any]) -> str:
+    """The Analytics report again after a fill or a reset; after price moves only every few
+    seconds, as the report reads every equity snapshot of the period."""
+    if data.get("marks") and not cache.add(
+        f"analytics-refresh:{user.pk}", True, ANALYTICS_MARKS_EVERY_SECONDS
+    ):
+        return ""
+    return render_to_string("portfolio/analytics.html#report-refresh", {"oob": True})
 
 
 @ui_renderer("portfolio:updated", pages=["portfolio"])

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from trades.models import MarketSession
 from trading_demo import health
 from trading_demo.errors import DomainError, error_body
 from trading_demo.models import Severity, Theme, User
@@ -74,7 +75,14 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 @login_required
 def status_lights(request: HtmxHttpRequest) -> HttpResponse:
     results = async_to_sync(health.run_all)()
-    return render(request, "trading_demo/base.html#status-lights", {"checks": results})
+    # The session clock rides along: the open session as the market process keeps it (read
+    # only: a page never opens one).
+    session = MarketSession.objects.filter(closed_at__isnull=True).order_by("-opened_at").first()
+    return render(
+        request,
+        "trading_demo/base.html#status-lights",
+        {"checks": results, "session": session},
+    )
 
 
 def _settings_context(user: User, **extra: Any) -> dict[str, Any]:
