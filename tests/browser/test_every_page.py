@@ -27,6 +27,7 @@ MANAGERS = [*EVERYONE, "/approvals/", "/risk/"]
 PAGES = {"trader": EVERYONE, "viewer": EVERYONE, "manager": MANAGERS, "admin_user": MANAGERS}
 WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
 BLOCKING = {"serious", "critical"}
+SCREENSHOT_ROLES = {"approvals": ("manager",), "risk": ("admin",)}
 
 # What a width check reads: the page may not scroll sideways, and no element may stick out of
 # the viewport (which overflow: hidden somewhere up the tree would otherwise hide).
@@ -108,8 +109,10 @@ def visit_all(
                 yield f"{path} at {size[0]} px: {found['scroll']} px wide, {found['wide']}"
             if size[0] >= 1024 and found["lines"] > 8:
                 yield f"{path} at {size[0]} px: the header wraps onto a second line"
-            if path == paths[0]:
-                page.screenshot(caret="initial", path=str(shots / f"{user.role}-{size[0]}.png"))
+            if user.role in SCREENSHOT_ROLES.get(path.strip("/"), ("trader",)):
+                # make screenshots: every page as the README shows it, desktop and phone.
+                name = f"{path.strip('/')}-{'phone' if size[0] < 800 else 'desktop'}.png"
+                page.screenshot(caret="initial", path=str(shots / name), full_page=size[0] < 800)
             for line in blocking_violations(page):
                 yield f"{path} at {size[0]} px: axe {line}"
             for line in errors:
