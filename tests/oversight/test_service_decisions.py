@@ -4,24 +4,31 @@ code, exactly once, with the same events (issue 12, item 11). A real oversight s
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
+from io import StringIO
 
 import grpc
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
+from django.db import connection
 
 from alerts.models import Alert, AlertType
 from conftest import jwt_for
+from oversight import client as oversight
 from oversight.models import ApprovalRequest, ApprovalState, DecisionChannel
 from oversight.proto import oversight_pb2 as pb
 from oversight.proto import oversight_pb2_grpc as pb_grpc
-from oversight.services.decisions import approvals_sync_decided
+from oversight.services.decisions import approval_decide, approvals_sync_decided
 from portfolio.models import Account, Position
 from tests.oversight.flow import place_high
-from tests.trades.conftest import set_quotes
+from tests.trades.conftest import order_body, set_quotes
 from trades.models import Execution, Order, OrderStatus
 from trading_demo.asgi import application
 from trading_demo.models import AuditEvent
@@ -39,8 +46,6 @@ def service(oversight_settings) -> Iterator[pb_grpc.OversightStub]:
 
 
 def worker_round() -> str:
-    from io import StringIO
-
     out = StringIO()
     call_command("expire_approvals", "--once", stdout=out)
     return out.getvalue()
@@ -175,3 +180,48 @@ def test_too_many_ids_are_refused_by_the_service(service):
         pb.ListApprovalStatusesRequest(approval_ids=["nope"]), timeout=5
     )
     assert list(known.approvals) == []
+
+
+def test_a_decision_waiting_on_the_service_holds_no_lock(
+    oversight_settings, client_for, trader, trader2, manager, acme
+):
+    """The service is asked before the symbol and the request are locked: while it hangs
+    (frozen), other work on the same symbol goes on."""
+    order = place_high(client_for(trader))
+    approval = ApprovalRequest.objects.get(order_id=order["id"])
+    resting = client_for(trader2).post(
+        "/api/trades",
+        order_body(quantity=5, order_type="LIMIT", price="95.00", time_in_force="GTC"),
+        format="json",
+    )
+    assert resting.status_code == 201, resting.json()
+    outcome: list[object] = []
+
+    def decide() -> None:
+        try:
+            outcome.append(
+                approval_decide(
+                    approval_id=approval.pk, manager=manager, approve=False, reason="No"
+                )
+            )
+        except Exception as exc:  # the frozen service: 503
+            outcome.append(exc)
+        finally:
+            connection.close()
+
+    process = oversight_settings.process
+    assert process is not None
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        decider = threading.Thread(target=decide)
+        decider.start()
+        # Let the decision reach its call to the service (2 s deadline; it hangs there).
+        time.sleep(0.5)
+        cancelled = client_for(trader2).delete(f"/api/trades/{resting.json()['id']}")
+        still_deciding = decider.is_alive()
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    decider.join(10)
+    assert cancelled.status_code == 200, cancelled.json()
+    assert still_deciding  # the cancel did not wait for the decision's service call
+    assert outcome and isinstance(outcome[0], (oversight.OversightUnavailable, ApprovalRequest))
