@@ -124,6 +124,53 @@ def test_a_frozen_oversight_service_delays_only_orders(oversight_settings, trade
     assert retry.status_code == 201
 
 
+def test_a_replace_waiting_for_a_frozen_oversight_holds_no_lock(
+    oversight_settings, trader, trader2
+):
+    """A replacement is scored before any lock like every order: while it waits for a frozen
+    service, another trader's write (a cancel) goes through."""
+    symbol = make_symbol()
+    set_quotes(symbol, asks=[("100.05", 1_000)])
+    mine = signed_in(trader).post(
+        "/api/trades",
+        order_body(order_type="LIMIT", price="99.00", time_in_force="GTC", client_order_id="a"),
+        format="json",
+    )
+    theirs = signed_in(trader2).post(
+        "/api/trades",
+        order_body(order_type="LIMIT", price="98.00", time_in_force="GTC", client_order_id="b"),
+        format="json",
+    )
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    process = oversight_settings.process
+    assert process is not None
+    replaced: list[int] = []
+
+    def replace() -> None:
+        response = signed_in(trader).post(
+            f"/api/trades/{mine.json()['id']}/replace", {"price": "99.50"}, format="json"
+        )
+        replaced.append(response.status_code)
+
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        waiting = threading.Thread(target=replace)
+        waiting.start()
+        time.sleep(0.2)  # the replacement is now waiting for the service
+        cancelled = signed_in(trader2).delete(f"/api/trades/{theirs.json()['id']}").status_code
+        still_waiting = waiting.is_alive()
+        waiting.join(timeout=30)
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    oversight.reset_channels()
+
+    assert cancelled == 200
+    assert still_waiting  # the cancel did not queue behind the replacement's risk call
+    assert replaced == [503]
+    assert Order.objects.get(pk=mine.json()["id"]).status == "open"  # untouched, still resting
+    assert ledger_check().differences == []
+
+
 def _lift_during_scoring(monkeypatch, *, trader, lifter, lift: list[OrderRequest]) -> list[tuple]:
     """While the trader's next order is being scored, `lifter` trades against the trader's
     resting offer on another thread: the trader's figures move between the score and the lock.

@@ -2,14 +2,11 @@
 open order. Each is built on the public intake and cancel path of `trades.services.orders`,
 so a replacement or a closing order is scored, approved, matched and metered like any order.
 
-Replace is a cancel and a new order in one transaction: the old order's reservation is
-released first (so the new one is checked and scored against the account as it will be), then
-the new order goes through `order_submit`. When the intake refuses it (risk, funds, collar,
-quota, oversight down) the transaction rolls back and the old order is untouched and still
-rests with its time priority. The price of that: the transaction (and so the symbol lock) is
-open during the risk call, which the intake otherwise makes before any lock. Replacing is rare
-next to placing; an intake hook that scores an order "as if this one were released" would lift
-that (see the report of issue 14).
+Replace is a cancel and a new order in one transaction, through the intake's `Replacing`: the
+new order is checked and scored (before any lock, like every order) against the account as it
+will be once the old order's reservation is released; under the symbol's lock the old order is
+closed and the new one placed. When the intake refuses it (risk, funds, collar, quota,
+oversight down) nothing is written and the old order still rests with its time priority.
 """
 
 from __future__ import annotations
@@ -20,12 +17,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from metering.models import Operation
 from metering.services import quota_ensure_available, usage_record
-from portfolio.ledger import Ledger
 from portfolio.models import Position
 from trades.models import (
     CANCELABLE_STATUSES,
@@ -33,12 +28,16 @@ from trades.models import (
     OrderStatus,
     OrderType,
     Side,
-    Symbol,
     TimeInForce,
 )
 from trades.services.events import order_event_data
-from trades.services.matching import order_close
-from trades.services.orders import OrderRequest, SubmitResult, order_cancel, order_submit
+from trades.services.orders import (
+    OrderRequest,
+    Replacing,
+    SubmitResult,
+    order_cancel,
+    order_submit,
+)
 from trading_demo.errors import (
     DomainError,
     IdempotencyConflict,
@@ -118,53 +117,56 @@ def order_replace(
             "Give at least one of quantity, limit_price, stop_price or time_in_force to change.",
             details={"non_field_errors": ["nothing to change"]},
         )
-    with transaction.atomic():
-        found = Order.objects.filter(user=user, pk=order_id).first()
-        if found is None:
-            raise NotFound("No such order.")
-        # Lock the symbol first, as matching and cancels do, then the order itself.
-        Symbol.objects.select_for_update().filter(pk=found.symbol_id).first()
-        old = Order.objects.select_for_update().get(pk=found.pk)
-        if old.status not in CANCELABLE_STATUSES:
-            raise NotCancelable(
-                f"The order is {old.status} and can no longer be replaced.",
-                details={"status": old.status},
-            )
-        request = _replacement(
-            old,
-            quantity=quantity,
-            limit_price=limit_price,
-            stop_price=stop_price,
-            time_in_force=time_in_force,
-            client_order_id=client_order_id,
+    old = Order.objects.filter(user=user, pk=order_id).first()
+    if old is None:
+        raise NotFound("No such order.")
+    if old.status not in CANCELABLE_STATUSES:
+        raise NotCancelable(
+            f"The order is {old.status} and can no longer be replaced.",
+            details={"status": old.status},
         )
-        quota_ensure_available(user_id=user.pk)
-        order_close(old, OrderStatus.CANCELLED, "Replaced by a new order.", ledger=Ledger())
-        result = order_submit(user=user, request=request)
-        if not result.created:
-            raise IdempotencyConflict(
-                "client_order_id was already used; a replacement needs a new one.",
-                details={"client_order_id": request.client_order_id},
-            )
-        now = timezone.now()
-        old.status = OrderStatus.REPLACED
-        old.status_reason = f"Replaced by order {result.order.pk}."
-        old.updated_at = now
-        old.save(update_fields=["status", "status_reason", "updated_at"])
-        Order.objects.filter(pk=result.order.pk).update(replaces=old)
-        result.order.replaces = old
-        usage_record(
-            user_id=user.pk,
-            operation=Operation.TRADE_CANCEL,
-            metadata={"order_id": str(old.pk), "replaced_by": str(result.order.pk)},
-        )
-        publish(
-            "trade:replaced",
-            order_event_data(old) | {"replaced_by": str(result.order.pk)},
-            channel="trades",
-            user_ids=[user.pk],
+    request = _replacement(
+        old,
+        quantity=quantity,
+        limit_price=limit_price,
+        stop_price=stop_price,
+        time_in_force=time_in_force,
+        client_order_id=client_order_id,
+    )
+    quota_ensure_available(user_id=user.pk)
+    result = order_submit(
+        user=user,
+        request=request,
+        replacing=Replacing(
+            order_id=old.pk, filled_quantity=old.filled_quantity, finish=_replacement_record
+        ),
+    )
+    if not result.created:
+        raise IdempotencyConflict(
+            "client_order_id was already used; a replacement needs a new one.",
+            details={"client_order_id": request.client_order_id},
         )
     return result
+
+
+def _replacement_record(old: Order, new: Order) -> None:
+    """In the replacement's transaction, after the intake closed the old order: it ends
+    `replaced`, billed as a cancel, announced with the new order's id."""
+    old.status = OrderStatus.REPLACED
+    old.status_reason = f"Replaced by order {new.pk}."
+    old.updated_at = timezone.now()
+    old.save(update_fields=["status", "status_reason", "updated_at"])
+    usage_record(
+        user_id=old.user_id,
+        operation=Operation.TRADE_CANCEL,
+        metadata={"order_id": str(old.pk), "replaced_by": str(new.pk)},
+    )
+    publish(
+        "trade:replaced",
+        order_event_data(old) | {"replaced_by": str(new.pk)},
+        channel="trades",
+        user_ids=[old.user_id],
+    )
 
 
 def position_close(

@@ -18,6 +18,7 @@ Events go out only after commit.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -112,6 +113,19 @@ class OrderRequest:
 
 
 @dataclass(frozen=True)
+class Replacing:
+    """The order a new order replaces (trades/services/amend.py). The new order is scored, like
+    any order, before any lock, on the account as it will be once the old order's reservation
+    is released; under the symbol's lock the old order is closed first, in the same
+    transaction, and `finish(old, new)` records the replacement there. The old order must not
+    have traded in between (`filled_quantity` is what it had when the new one was priced)."""
+
+    order_id: UUID
+    filled_quantity: int
+    finish: Callable[[Order, Order], None]
+
+
+@dataclass(frozen=True)
 class SubmitResult:
     order: Order
     created: bool
@@ -137,17 +151,20 @@ def _retry_on_deadlock[T](func: Callable[[], T], attempts: int = 5) -> T:
     raise AssertionError("unreachable")
 
 
-def order_submit(*, user: User, request: OrderRequest) -> SubmitResult:
+def order_submit(
+    *, user: User, request: OrderRequest, replacing: Replacing | None = None
+) -> SubmitResult:
     """Place an order. The same client_order_id with the same body returns the original order
     (created=False); with a different body it is a conflict. Nothing is stored when a check
     fails, when the oversight service refuses the order (CRITICAL) or cannot be reached in
-    time (fail closed: the client retries with the same client_order_id)."""
+    time (fail closed: the client retries with the same client_order_id). `replacing`: the
+    order this one replaces (see `Replacing`)."""
     deadline = time.monotonic() + settings.ORDER_TIMEOUT_SECONDS
     replay = _idempotent_replay(user=user, request=request)
     if replay is not None:
         return SubmitResult(replay, created=False)
     try:
-        return _order_place(user=user, request=request, deadline=deadline)
+        return _order_place(user=user, request=request, deadline=deadline, replacing=replacing)
     except oversight.OversightUnavailable as exc:
         system_health_report(check="oversight", ok=False, detail=exc.message)
         raise
@@ -172,7 +189,41 @@ def _idempotent_replay(*, user: User, request: OrderRequest) -> Order | None:
     return existing
 
 
-def _order_place(*, user: User, request: OrderRequest, deadline: float) -> SubmitResult:
+def _released(
+    *, user: User, replacing: Replacing | None, account: Account, position: Position | None
+) -> tuple[Account, Position | None]:
+    """The account and position as they will be once the replaced order's reservation is
+    released (copies; the rows are not touched)."""
+    if replacing is None:
+        return account, position
+    old = Order.objects.filter(pk=replacing.order_id, user=user).first()
+    if old is None:
+        raise NotFound("No such order.")
+    _check_replaceable(old, replacing)
+    account = copy.copy(account)
+    account.reserved_cash -= old.reserved_cash
+    if position is not None and old.reserved_quantity:
+        position = copy.copy(position)
+        position.reserved_quantity -= old.reserved_quantity
+    return account, position
+
+
+def _check_replaceable(old: Order, replacing: Replacing) -> None:
+    if old.status not in CANCELABLE_STATUSES:
+        raise NotCancelable(
+            f"The order is {old.status} and can no longer be replaced.",
+            details={"status": old.status},
+        )
+    if old.filled_quantity != replacing.filled_quantity:
+        raise Conflict(
+            "The order traded while it was being replaced; look at it and replace it again.",
+            details={"filled_quantity": old.filled_quantity},
+        )
+
+
+def _order_place(
+    *, user: User, request: OrderRequest, deadline: float, replacing: Replacing | None
+) -> SubmitResult:
     order_id = uuid7()
     account = account_ensure(user=user)
     for attempt in range(SCORE_ATTEMPTS):
@@ -185,8 +236,11 @@ def _order_place(*, user: User, request: OrderRequest, deadline: float) -> Submi
         if attempt:
             account.refresh_from_db()
         position = position_of(account_id=account.pk, symbol_id=symbol.pk)
-        holdings = Holdings.of(account, position)
-        _check_order(request=request, symbol=symbol, account=account, position=position)
+        scored_account, position = _released(
+            user=user, replacing=replacing, account=account, position=position
+        )
+        holdings = Holdings.of(scored_account, position)
+        _check_order(request=request, symbol=symbol, account=scored_account, position=position)
         facts = risk_facts(
             # A new score after the figures moved is a new evaluation, not the stored first one.
             order_id=order_id if not attempt else f"{order_id}.{attempt}",
@@ -232,6 +286,7 @@ def _order_place(*, user: User, request: OrderRequest, deadline: float) -> Submi
                     assessment=assessment,
                     known_rules=known_rules,
                     draft=draft,
+                    replacing=replacing,
                 )
             )
         except _HoldingsMoved:
@@ -318,9 +373,15 @@ def _order_commit(
     assessment: oversight.RiskAssessment,
     known_rules: Rules,
     draft: ApprovalDraft | None,
+    replacing: Replacing | None,
 ) -> SubmitResult:
     symbol = symbol_lock(request.symbol)
     ledger = Ledger()
+    replaced = None
+    if replacing is not None:
+        replaced = Order.objects.select_for_update().get(pk=replacing.order_id)
+        _check_replaceable(replaced, replacing)
+        order_close(replaced, OrderStatus.CANCELLED, "Replaced by a new order.", ledger=ledger)
     account = ledger.account(user.pk)
     if request.side == Side.SELL:
         position: Position | None = ledger.position(user.pk, symbol.pk)
@@ -356,6 +417,7 @@ def _order_commit(
         risk_level=assessment.level,
         risk_score=assessment.score,
         risk_reasons=list(assessment.reasons),
+        replaces=replaced,
     )
     if request.side == Side.BUY:
         order.reserved_cash = worst_price * request.quantity
@@ -369,6 +431,7 @@ def _order_commit(
         order.save(force_insert=True)
         order_publish(order, "trade:pending_approval")
         approval_request_open(order=order, draft=draft)
+        _replaced_finish(replacing, replaced, order)
         return SubmitResult(order, created=True)
     order_publish(order, "trade:created")
     if assessment.level is oversight.RiskLevel.MEDIUM:
@@ -384,7 +447,14 @@ def _order_commit(
             data={"order_id": str(order.pk), "risk_score": assessment.score},
         )
     fills = order_work(order=order, symbol=symbol, ledger=ledger)
+    _replaced_finish(replacing, replaced, order)
     return SubmitResult(order, created=True, fills=fills)
+
+
+def _replaced_finish(replacing: Replacing | None, replaced: Order | None, order: Order) -> None:
+    if replacing is not None:
+        assert replaced is not None
+        replacing.finish(replaced, order)
 
 
 def order_approval_recheck(*, order: Order, symbol: Symbol) -> str:
