@@ -14,8 +14,9 @@ from playwright.sync_api import expect
 
 from charts.series import bucket_start
 from tests.browser.conftest import sign_in
+from tests.browser.test_every_page import WIDTHS, visit_all
 from tests.factories import PASSWORD
-from tests.trades.conftest import make_symbol, set_quotes
+from tests.trades.conftest import make_symbol, order_body, set_quotes
 from trades.models import Candle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -240,3 +241,24 @@ def test_chart_timeframes_crosshair_and_zoom(daphne, browser_context, trader):
     assert 2 <= zoomed < fives
     page.get_by_test_id("zoom-reset").click()
     expect(chart.locator("g.candle")).to_have_count(fives)
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize("role", ["trader", "viewer", "manager"])
+def test_the_dashboard_fits_has_no_errors_and_passes_axe(
+    request, daphne, chromium, client_for, trader, role, width, screenshot_dir
+):
+    """The Dashboard joins the every-page matrix: no sideways scroll at 1440 or 390 px, no
+    console errors, no serious or critical axe-core violation, with orders in every tab."""
+    symbol = make_symbol("ACME", "100.00")
+    set_quotes(symbol, bids=[("99.90", 5000)], asks=[("100.10", 5000)])
+    _minute_candles(symbol, 30)
+    api = client_for(trader)
+    assert api.post("/api/trades", order_body(quantity=40), format="json").status_code == 201
+    resting = order_body(quantity=5, order_type="LIMIT", price="95.00", time_in_force="GTC")
+    assert api.post("/api/trades", resting, format="json").status_code == 201
+    user = request.getfixturevalue(role)
+    problems = list(
+        visit_all(chromium, daphne.url, user, WIDTHS[width], ["/?symbol=ACME"], screenshot_dir)
+    )
+    assert not problems, "\n".join(problems)
