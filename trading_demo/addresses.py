@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}  # noqa: S104 - names, not binds
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}  # noqa: S104 - names to rewrite, not binds  # nosec
 
 
 def local_url(host: str | None = None, port: str | int | None = None) -> str:

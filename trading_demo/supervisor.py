@@ -121,7 +121,7 @@ class Readiness:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(self.health_url, timeout=PROBE_TIMEOUT_SECONDS) as answer:  # noqa: S310 - our own http URL
+            with urllib.request.urlopen(self.health_url, timeout=PROBE_TIMEOUT_SECONDS) as answer:  # noqa: S310 - our own URL  # nosec
                 if answer.status != 200:
                     return False
             with socket.create_connection(self.ws_address, timeout=PROBE_TIMEOUT_SECONDS):

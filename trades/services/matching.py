@@ -275,6 +275,11 @@ def match(*, order: Order, symbol: Symbol, ledger: Ledger) -> list[Execution]:
             user_id=participant.user_id,
             operation=Operation.TRADE_EXECUTE,
             metadata={"order_id": str(participant.pk)},
+            # The incoming order's own bill may not pass the quota: a billed call of the same
+            # trader can take the last unit between the order's quota read and its fill (the
+            # counter's UPDATE queues them; over the limit the whole order rolls back). A
+            # resting order that is hit was accepted long ago: its fill is always billed.
+            within_quota=participant is order,
         )
     _fills_announce(executions)
     _candle_add(
