@@ -27,7 +27,7 @@ from trades.models import Symbol
 from trades.selectors import symbols_list
 from trading_demo.errors import DomainError, NotFound
 from trading_demo.models import Severity, User
-from trading_demo.pages import HtmxHttpRequest
+from trading_demo.pages import AuthedHtmxRequest
 
 PAGE = "alerts/alerts.html"
 ALERTS_PER_PAGE = 50
@@ -100,8 +100,8 @@ def _form_context(form: dict[str, str]) -> dict[str, Any]:
 
 
 @login_required
-def alerts(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def alerts(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     context = alert_list_context(user, request.GET)
     if request.htmx and request.htmx.target == "alert-list":
         return render(request, f"{PAGE}#alert-list", context)
@@ -109,7 +109,7 @@ def alerts(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, PAGE, context)
 
 
-def _list_response(request: HtmxHttpRequest, user: User, **extra: Any) -> HttpResponse:
+def _list_response(request: AuthedHtmxRequest, user: User, **extra: Any) -> HttpResponse:
     """After acknowledging: the list again, with the filters the page had, and the bell."""
     if not request.htmx:
         return redirect("alerts")
@@ -123,8 +123,8 @@ def _list_response(request: HtmxHttpRequest, user: User, **extra: Any) -> HttpRe
 
 @login_required
 @require_POST
-def alert_acknowledge_view(request: HtmxHttpRequest, alert_id: Any) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def alert_acknowledge_view(request: AuthedHtmxRequest, alert_id: Any) -> HttpResponse:
+    user = request.user
     try:
         alert_acknowledge(user=user, alert_id=alert_id)
     except NotFound:
@@ -137,8 +137,8 @@ def alert_acknowledge_view(request: HtmxHttpRequest, alert_id: Any) -> HttpRespo
 
 @login_required
 @require_POST
-def alerts_acknowledge_all_view(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def alerts_acknowledge_all_view(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     count = alerts_acknowledge_all(user=user)
     return _list_response(request, user, acknowledged_count=count)
 
@@ -154,7 +154,7 @@ def _parse_form(post: QueryDict) -> tuple[dict[str, Any], dict[str, list[str]]]:
 
 @login_required
 @require_POST
-def price_alert_validate(request: HtmxHttpRequest) -> HttpResponse:
+def price_alert_validate(request: AuthedHtmxRequest) -> HttpResponse:
     """Inline validation while the trader types: the error (or none) of one field, and the
     selected symbol's last price next to the form."""
     field = request.POST.get("_field", "")
@@ -172,8 +172,8 @@ def price_alert_validate(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def price_alert_create_view(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def price_alert_create_view(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     form = {field: request.POST.get(field, "") for field in FORM_FIELDS}
     context = _form_context(form)
     status = 200
@@ -213,7 +213,7 @@ def price_alert_create_view(request: HtmxHttpRequest) -> HttpResponse:
     return HttpResponse(html)
 
 
-def _price_alerts_response(request: HtmxHttpRequest, user: User, error: str = "") -> HttpResponse:
+def _price_alerts_response(request: AuthedHtmxRequest, user: User, error: str = "") -> HttpResponse:
     if not request.htmx:
         return redirect("alerts")
     context = price_alerts_context(user) | {"price_alerts_error": error}
@@ -222,8 +222,8 @@ def _price_alerts_response(request: HtmxHttpRequest, user: User, error: str = ""
 
 @login_required
 @require_POST
-def price_alert_delete_view(request: HtmxHttpRequest, alert_id: Any) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def price_alert_delete_view(request: AuthedHtmxRequest, alert_id: Any) -> HttpResponse:
+    user = request.user
     try:
         price_alert_delete(user=user, alert_id=alert_id)
     except NotFound:
@@ -235,8 +235,8 @@ def price_alert_delete_view(request: HtmxHttpRequest, alert_id: Any) -> HttpResp
 
 @login_required
 @require_POST
-def price_alert_rearm_view(request: HtmxHttpRequest, alert_id: Any) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def price_alert_rearm_view(request: AuthedHtmxRequest, alert_id: Any) -> HttpResponse:
+    user = request.user
     try:
         price_alert_rearm(user=user, alert_id=alert_id)
     except NotFound:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
@@ -16,6 +16,7 @@ import charts
 from metering.selectors import estimate, estimated_monthly_cost, usage_summary
 from metering.services import quota_status
 from trading_demo.models import User
+from trading_demo.pages import AuthedHtmxRequest
 
 
 def metering_context(user: User, period: str = "month") -> dict[str, Any]:
@@ -38,16 +39,16 @@ def metering_context(user: User, period: str = "month") -> dict[str, Any]:
 
 
 @login_required
-def metering(request: HttpRequest) -> HttpResponse:
+def metering(request: AuthedHtmxRequest) -> HttpResponse:
     period = request.GET.get("period", "month")
     if period not in ("day", "week", "month"):
         period = "month"
-    return render(request, "metering/metering.html", metering_context(request.user, period))  # type: ignore[arg-type]
+    return render(request, "metering/metering.html", metering_context(request.user, period))
 
 
 @login_required
 @require_POST
-def estimator(request: HttpRequest) -> HttpResponse:
+def estimator(request: AuthedHtmxRequest) -> HttpResponse:
     counts: dict[str, int] = {}
     errors: dict[str, str] = {}
     for operation in settings.METERING_PRICES:

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -18,7 +18,7 @@ from oversight import client as oversight
 from oversight.services.rules import risk_config_set, trading_state_set
 from trading_demo.errors import DomainError
 from trading_demo.models import Role
-from trading_demo.pages import manager_required
+from trading_demo.pages import AuthedHtmxRequest, manager_required
 from trading_demo.selectors import user_name
 
 BAND_FIELDS = ("notional_bands", "position_bands", "volatility_bands")
@@ -100,12 +100,12 @@ class TradingStateForm(forms.Form):
 
 @manager_required
 @require_http_methods(["GET", "POST"])
-def risk_settings(request: HttpRequest) -> HttpResponse:
+def risk_settings(request: AuthedHtmxRequest) -> HttpResponse:
     try:
         current = oversight.get_risk_config()
     except oversight.OversightUnavailable as exc:
         return render(request, "oversight/risk.html", {"unavailable": exc.message}, status=503)
-    is_admin = request.user.role == Role.ADMIN  # type: ignore[union-attr]
+    is_admin = request.user.role == Role.ADMIN
     config_form = RiskConfigForm(initial=RiskConfigForm.initial_from(current.config))
     state_form = TradingStateForm(initial={"state": current.trading_state.value})
     status = 200
@@ -116,13 +116,13 @@ def risk_settings(request: HttpRequest) -> HttpResponse:
             if "state" in request.POST:
                 state_form = TradingStateForm(request.POST)
                 if state_form.is_valid():
-                    trading_state_set(actor=request.user, state=state_form.cleaned_data["state"])  # type: ignore[arg-type]
+                    trading_state_set(actor=request.user, state=state_form.cleaned_data["state"])
                     messages.success(request, "Trading state saved.")
                     return redirect("risk")
             else:
                 config_form = RiskConfigForm(request.POST)
                 if config_form.is_valid():
-                    risk_config_set(actor=request.user, config=config_form.config(current.config))  # type: ignore[arg-type]
+                    risk_config_set(actor=request.user, config=config_form.config(current.config))
                     messages.success(request, "Risk rules saved.")
                     return redirect("risk")
             status = 400

@@ -22,7 +22,7 @@ from oversight.selectors import pending_queue, recent_decisions
 from oversight.services.decisions import approval_decide
 from trading_demo.errors import DomainError
 from trading_demo.models import User
-from trading_demo.pages import HtmxHttpRequest, manager_required
+from trading_demo.pages import AuthedHtmxRequest, manager_required
 
 PAGE = "oversight/approvals.html"
 QUEUE_TARGET = "approval-queue"
@@ -60,8 +60,8 @@ def recent_context(user: User) -> dict[str, Any]:
 
 
 @manager_required
-def approvals(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def approvals(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     if request.htmx and request.htmx.target == QUEUE_TARGET:
         # The queue's own refresh (its time-left column) or anything else targeting it.
         return render(request, f"{PAGE}#queue", queue_context(user))
@@ -70,18 +70,18 @@ def approvals(request: HtmxHttpRequest) -> HttpResponse:
 
 @manager_required
 @require_POST
-def approval_approve(request: HtmxHttpRequest, approval_id: UUID) -> HttpResponse:
+def approval_approve(request: AuthedHtmxRequest, approval_id: UUID) -> HttpResponse:
     return _decide(request, approval_id, approve=True)
 
 
 @manager_required
 @require_POST
-def approval_reject(request: HtmxHttpRequest, approval_id: UUID) -> HttpResponse:
+def approval_reject(request: AuthedHtmxRequest, approval_id: UUID) -> HttpResponse:
     return _decide(request, approval_id, approve=False)
 
 
-def _decide(request: HtmxHttpRequest, approval_id: UUID, *, approve: bool) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def _decide(request: AuthedHtmxRequest, approval_id: UUID, *, approve: bool) -> HttpResponse:
+    user = request.user
     outcome: dict[str, Any] = {}
     status = 200
     form = DecisionForm(request.POST, approve=approve)

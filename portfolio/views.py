@@ -21,7 +21,7 @@ from portfolio.selectors import (
 )
 from portfolio.services import account_reset
 from trading_demo.models import User
-from trading_demo.pages import HtmxHttpRequest
+from trading_demo.pages import AuthedHtmxRequest
 
 SORTS = [
     "symbol",
@@ -50,11 +50,11 @@ def portfolio_context(user: User, sort: str = "symbol") -> dict[str, Any]:
 
 
 @login_required
-def portfolio(request: HtmxHttpRequest) -> HttpResponse:
+def portfolio(request: AuthedHtmxRequest) -> HttpResponse:
     sort = request.GET.get("sort", "symbol")
     if sort.lstrip("-") not in SORTS:
         sort = "symbol"
-    context = portfolio_context(request.user, sort)  # type: ignore[arg-type]
+    context = portfolio_context(request.user, sort)
     if request.htmx:
         return render(request, "portfolio/portfolio.html#positions", context)
     return render(request, "portfolio/portfolio.html", context)
@@ -93,11 +93,11 @@ def analytics_context(user: User, period: str) -> dict[str, Any]:
 
 
 @login_required
-def analytics(request: HtmxHttpRequest) -> HttpResponse:
+def analytics(request: AuthedHtmxRequest) -> HttpResponse:
     period = request.GET.get("period", "day")
     if period not in PERIODS:
         period = "day"
-    context = analytics_context(request.user, period)  # type: ignore[arg-type]
+    context = analytics_context(request.user, period)
     if request.htmx:
         return render(request, "portfolio/analytics.html#report", context)
     return render(request, "portfolio/analytics.html", context)
@@ -105,8 +105,8 @@ def analytics(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def reset(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def reset(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     if not user.can_trade:
         messages.error(request, "Viewers cannot reset an account.")
         return redirect("settings")

@@ -20,7 +20,7 @@ from trades.models import MarketSession
 from trading_demo import health
 from trading_demo.errors import DomainError, error_body
 from trading_demo.models import Severity, Theme, User
-from trading_demo.pages import HtmxHttpRequest
+from trading_demo.pages import AuthedHtmxRequest
 from trading_demo.selectors import api_tokens_for
 from trading_demo.services import (
     api_token_create,
@@ -73,7 +73,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @login_required
-def status_lights(request: HtmxHttpRequest) -> HttpResponse:
+def status_lights(request: AuthedHtmxRequest) -> HttpResponse:
     results = async_to_sync(health.run_all)()
     # The session clock rides along: the open session as the market process keeps it (read
     # only: a page never opens one).
@@ -98,8 +98,8 @@ def _settings_context(user: User, **extra: Any) -> dict[str, Any]:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def settings_page(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def settings_page(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     if request.method == "POST":
         try:
             preferences_update(
@@ -122,9 +122,9 @@ def settings_page(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def time_zone_detected(request: HtmxHttpRequest) -> HttpResponse:
+def time_zone_detected(request: AuthedHtmxRequest) -> HttpResponse:
     """Where static/js/app.js reports the browser's zone, once, for a user who chose none."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     try:
         kept = time_zone_report(user=user, time_zone=request.POST.get("time_zone", ""))
     except DomainError as exc:
@@ -136,8 +136,8 @@ def time_zone_detected(request: HtmxHttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
-def token_create(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def token_create(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     context: dict[str, Any] = {}
     try:
         token, key = api_token_create(user=user, name=request.POST.get("name", ""))
@@ -154,8 +154,8 @@ def token_create(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HtmxHttpRequest, token_id: Any) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def token_revoke(request: AuthedHtmxRequest, token_id: Any) -> HttpResponse:
+    user = request.user
     try:
         api_token_revoke(user=user, token_id=token_id)
     except DomainError as exc:
