@@ -131,3 +131,27 @@ def test_every_page_fits_has_no_errors_and_passes_axe(
         visit_all(chromium, daphne.url, user, WIDTHS[width], PAGES[role], screenshot_dir)
     )
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_signed_out_pages_fit_and_pass_axe(daphne, chromium, width):
+    """The sign-in page and a 404 (the styled error page), as anyone sees them."""
+    size = WIDTHS[width]
+    context = chromium.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    problems: list[str] = []
+    try:
+        for path, status in (("/login/", 200), ("/no-such-page/", 404)):
+            response = page.goto(daphne.url + path)
+            assert response is not None and response.status == status
+            found = page.evaluate(OVERFLOW_JS)
+            if found["scroll"] > found["width"] or found["wide"]:
+                problems.append(f"{path} at {size[0]} px: {found['scroll']} px wide")
+            problems += [f"{path}: axe {line}" for line in blocking_violations(page)]
+    finally:
+        context.close()
+    # The 404 itself is reported by the browser as a failed load; nothing else may be.
+    assert [e for e in errors if "404" not in e] == []
+    assert not problems, "\n".join(problems)
