@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 
 from portfolio.ledger import Ledger
@@ -36,7 +37,38 @@ from trades.models import (
 )
 from trades.services.events import tick_data
 from trades.services.matching import order_close, trigger_stops
+from trading_demo.prepared import rows_insert
 from trading_demo.realtime import publish
+
+
+def rows_update(rows: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """`bulk_update` of rows known to exist, as one executemany of a plain UPDATE by key.
+    Django's bulk_update builds a CASE expression per field and row; resolving them was most of
+    the idle market process's CPU (about 0.3 s a tick for the 100 quotes of 10 symbols)."""
+    if not rows:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    meta = rows[0]._meta
+    quote = connection.ops.quote_name
+    columns: list[models.Field[Any, Any]] = []
+    assignments: list[str] = []
+    for name in fields:
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field) and field.concrete and field.column is not None
+        columns.append(field)
+        assignments.append(f"{quote(field.column)} = %s")
+    pk = meta.pk
+    assert pk is not None and pk.column is not None
+    sets = ", ".join(assignments)
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns]
+        + [pk.get_db_prep_value(row.pk, connection)]
+        for row in rows
+    ]
+    # Table and column names come from the model's metadata, quoted; values are parameters.
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(pk.column)} = %s"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def current_session() -> MarketSession:
@@ -115,11 +147,9 @@ def market_ticks(
         for symbol in symbols:
             if prints.get(symbol.pk):
                 symbol.last_trade_price = prints[symbol.pk][-1].price
-        Symbol.objects.bulk_update(
-            symbols, ["reference_price", "last_price", "last_trade_price", "updated_at"]
-        )
+        rows_update(symbols, ["reference_price", "last_price", "last_trade_price", "updated_at"])
         _candles_fold(symbols=symbols, at=now, prints=prints)
-        Execution.objects.bulk_create(
+        rows_insert(
             Execution(
                 symbol_id=code,
                 price=trade.price,
@@ -178,7 +208,7 @@ def _candles_fold(*, symbols: list[Symbol], at: datetime, prints: dict[str, list
         candle.close = price
         candle.volume += volume
         changed.append(candle)
-    Candle.objects.bulk_update(changed, ["high", "low", "close", "volume"])
+    rows_update(changed, ["high", "low", "close", "volume"])
     Candle.objects.bulk_create(new)
 
 
@@ -242,7 +272,7 @@ def quotes_refresh(
                 continue
             found.price, found.quantity, found.seq = level.price, level.quantity, seq
             changed.append(found)
-    Quote.objects.bulk_update(changed, ["price", "quantity", "seq"])
+    rows_update(changed, ["price", "quantity", "seq"])
     Quote.objects.bulk_create(new)
     return best
 
