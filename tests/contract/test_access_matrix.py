@@ -563,7 +563,7 @@ def test_access_matrix(db):
     for (route, method), expected in sorted(MATRIX.items()):
         for role, status in zip(ROLES, expected, strict=True):
             # Each cell on the same starting state: its writes are rolled back.
-            savepoint = transaction.savepoint()
+            savepoint = transaction.savepoint_create()
             cache.clear()
             cell_world = fresh_approval(world) if needs_fresh_approval(route) else world
             got = request_as(role, method, route, cell_world)
