@@ -87,9 +87,10 @@ class Daphne:
                 raise RuntimeError(f"daphne exited early; see {self.log.name}")
             try:
                 # No redirects: under HTTPS=1 /login/ points at https, which this port is not.
-                requests.get(self.url + "/login/", timeout=1, allow_redirects=False)
+                # A slow first answer on a busy machine is not a failure: wait for it.
+                requests.get(self.url + "/login/", timeout=5, allow_redirects=False)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         raise RuntimeError("daphne did not start in time")
 

@@ -52,4 +52,4 @@ def test_status_lights_partial_shows_each_check(client, trader, metering, oversi
     client.force_login(trader)
     html = client.get("/status/").content.decode()
     assert "Database: up" in html
-    assert "Channel_layer: up" in html
+    assert "Channel layer: up" in html
