@@ -193,3 +193,47 @@ def test_chunked_bodies_on_a_real_daphne(daphne):
     )
     assert small.status_code == 401, small.text
     assert small.json()["error"] == "not_authenticated"
+
+
+# What Decimal() reads as 100: Arabic-Indic and full-width digits.
+ARABIC_HUNDRED = "\u0661\u0660\u0660"
+FULLWIDTH_HUNDRED = "\uff11\uff10\uff10"
+
+
+def alpaca_order(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "symbol": "ACME",
+        "qty": "5",
+        "side": "buy",
+        "type": "limit",
+        "time_in_force": "day",
+        "limit_price": "100.50",
+    }
+    return body | overrides
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("limit_price", ARABIC_HUNDRED),
+        ("limit_price", FULLWIDTH_HUNDRED),
+        ("limit_price", "1e2"),
+        ("qty", "\u0665"),  # Arabic-Indic five
+        ("qty", "5e0"),
+    ],
+)
+def test_the_alpaca_api_takes_plain_digits_too(client_for, trader, acme, field, value):
+    response = client_for(trader).post("/v2/orders", alpaca_order(**{field: value}), format="json")
+    assert 400 <= response.status_code < 500, response.content
+    assert response.json()["message"].startswith(f"{field}:")
+    assert not Order.objects.exists()
+
+
+def test_the_alpaca_api_still_takes_plain_strings_and_json_numbers(client_for, trader, acme):
+    """alpaca-py sends quantities and prices as JSON numbers (10.0)."""
+    api = client_for(trader)
+    assert api.post("/v2/orders", alpaca_order(), format="json").status_code == 200
+    numbers = alpaca_order(qty=5.0, limit_price=100.5, client_order_id="numbers")
+    response = api.post("/v2/orders", numbers, format="json")
+    assert response.status_code == 200, response.content
+    assert sorted(Order.objects.values_list("price", flat=True)) == [Decimal("100.50")] * 2

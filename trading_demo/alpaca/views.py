@@ -49,6 +49,7 @@ from trading_demo.alpaca.serializers import (
 )
 from trading_demo.authentication import ApiTokenAuthentication, UserJWTAuthentication
 from trading_demo.errors import DomainError, NotFound, ValidationFailed
+from trading_demo.fields import PLAIN_DECIMAL
 from trading_demo.models import User
 from trading_demo.permissions import ReadOnlyOrCanTrade
 
@@ -102,10 +103,22 @@ def _query(request: Request, serializer: type[serializers.Serializer]) -> dict[s
     return dict(data.validated_data)
 
 
+def _plain_digits(value: Any) -> str:
+    """The number as text if it is plain ASCII digits with an optional point (as the money
+    fields of /api/ take them, trading_demo/fields.py); Decimal() would also read exponents and
+    other scripts' digits ("6e1", Arabic-Indic sixty). JSON numbers count by their text."""
+    text = (
+        str(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else ""
+    )
+    if not PLAIN_DECIMAL.fullmatch(text):
+        raise InvalidOperation(text)
+    return text
+
+
 def _quantity(value: Any, name: str = "qty") -> int:
     """Alpaca clients send quantities as strings or numbers (alpaca-py: 10.0); whole shares."""
     try:
-        number = Decimal(str(value))
+        number = Decimal(_plain_digits(value))
     except InvalidOperation as exc:
         raise ValidationFailed(f"{name}: a number of shares.", details={name: ["invalid"]}) from exc
     if number != number.to_integral_value():
@@ -120,7 +133,7 @@ def _price(value: Any, name: str) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
-        price = Decimal(str(value))
+        price = Decimal(_plain_digits(value))
     except InvalidOperation as exc:
         raise ValidationFailed(f"{name}: a price.", details={name: ["invalid"]}) from exc
     if not price.is_finite() or price != price.quantize(Decimal("0.01")):
