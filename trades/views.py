@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -59,6 +60,8 @@ FORM_FIELDS = (
     "time_in_force",
     "client_order_id",
 )
+
+WHOLE_NUMBER_RE = re.compile(r"[+-]?[0-9]{1,12}")
 
 
 def _selected_symbol(request: HttpRequest) -> Symbol | None:
@@ -230,7 +233,10 @@ def _parse_form(
             return {}, {"quantity": [f"Enter a number {limit}."]}
         raw["quantity"] = 1  # validated below once the amount is in shares
     elif "quantity" in raw:
-        raw["quantity"] = int(raw["quantity"]) if raw["quantity"].isdigit() else raw["quantity"]
+        # A form sends text: a signed whole number becomes one, so "-3" is told it must be at
+        # least 1 (not that it is not a JSON integer); anything else stays text and is refused.
+        text = raw["quantity"].strip()
+        raw["quantity"] = int(text) if WHOLE_NUMBER_RE.fullmatch(text) else raw["quantity"]
     serializer = OrderListCreateApi.InputSerializer(data=raw)
     if not serializer.is_valid():
         return {}, {key: [str(e) for e in value] for key, value in serializer.errors.items()}

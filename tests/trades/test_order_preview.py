@@ -133,3 +133,19 @@ def test_with_the_risk_service_down_the_estimate_still_checks_holdings(settings,
     preview = order_preview(user=trader, symbol=acme, side="SELL", order_type="MARKET", quantity=5)
     assert preview.problem == "You hold 0 ACME shares available to sell."
     assert preview.risk_level == "" and not preview.needs_approval
+
+
+def test_a_negative_quantity_is_told_the_smallest_quantity(client, trader, acme):
+    client.force_login(trader)
+    form = {
+        "symbol": "ACME",
+        "type": "BUY",
+        "quantity": "-3",
+        "order_type": "MARKET",
+        "time_in_force": "DAY",
+        "form_nonce": "abc124",
+    }
+    body = client.post(reverse("order-place"), form, HTTP_HX_REQUEST="true").content.decode()
+    assert "greater than or equal to 1" in body
+    assert "JSON integer" not in body
+    assert not Order.objects.filter(user=trader).exists()
