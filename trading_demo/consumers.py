@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 import uuid
 from datetime import datetime
@@ -134,14 +135,18 @@ class _EventConsumer(AsyncWebsocketConsumer):
         return True
 
     async def _watch_access(self) -> None:
+        # The first round at a random point of the interval: sockets opened together (a page
+        # reload by many, a reconnect after a restart) would otherwise re-check all at once.
+        interval = settings.WS_ACCESS_RECHECK_SECONDS
+        await asyncio.sleep(random.uniform(0, interval))
         while not self.closing:
-            await asyncio.sleep(settings.WS_ACCESS_RECHECK_SECONDS)
             try:
                 await self._access_holds()
             except Exception:
                 # A database hiccup must not end the watch (nor keep a socket privileged for
                 # ever): the next round asks again, and privileged events ask on delivery.
                 logger.exception("could not re-check the socket of user %s", self._user_id())
+            await asyncio.sleep(interval)
 
     async def _join(self, group: str) -> None:
         if group not in self.groups:

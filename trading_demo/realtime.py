@@ -18,12 +18,12 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -217,13 +217,30 @@ def _relay_fetch(after: int) -> list[tuple[int, list[str], dict[str, Any]]]:
     return [(row.id, row.groups, row.message) for row in rows]
 
 
+def _relay_guarded[T](func: Callable[..., T], *args: Any) -> T:
+    """Run a relay read on the relay's own thread; a failed read drops that thread's database
+    connection, so the next poll opens a fresh one."""
+    from django.db import connection
+
+    try:
+        return func(*args)
+    except Exception:
+        connection.close()
+        raise
+
+
 async def _relay_loop() -> None:
     layer = get_channel_layer()
     assert layer is not None
-    last = await database_sync_to_async(_relay_latest_id)()
+    # Its own thread, not Channels' one database thread: that one also runs every socket's
+    # sign-in and access checks, and a thousand sockets re-checking at once held ticks back by
+    # seconds (`make bench-load`'s fan-out delay at 1,000 sockets).
+    loop = asyncio.get_running_loop()
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-relay")
+    last = await loop.run_in_executor(reader, _relay_guarded, _relay_latest_id)
     while True:
         try:
-            rows = await database_sync_to_async(_relay_fetch)(last)
+            rows = await loop.run_in_executor(reader, _relay_guarded, _relay_fetch, last)
             if rows:
                 await _send_all(layer, [(groups, message) for _, groups, message in rows])
                 last = rows[-1][0]
