@@ -38,7 +38,9 @@ api_patterns = [
     *oversight_urls.api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    re_path(r"^.*$", api.ApiNotFound.as_view(), name="api-not-found"),
+    # `[\s\S]*`: also a path with an encoded newline in it, which `.` alone would not match (and
+    # Django's HTML 404 page would answer).
+    re_path(r"^[\s\S]*$", api.ApiNotFound.as_view(), name="api-not-found"),
 ]
 
 urlpatterns = [

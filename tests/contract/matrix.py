@@ -123,8 +123,8 @@ def url_for(route: str, world: World) -> str:
     fixed = {
         "admin/^(?P<app_label>": "admin/trades/",
         "admin/(?P<url>.*)$": "admin/no-such-page/",
-        "api/^.*$": "api/no-such-endpoint",
-        "v2/^.*$": "v2/no-such-endpoint",
+        "api/^[\\s\\S]*$": "api/no-such-endpoint",
+        "v2/^[\\s\\S]*$": "v2/no-such-endpoint",
     }
     for start, url in fixed.items():
         if route.startswith(start):

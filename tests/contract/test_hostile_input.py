@@ -237,3 +237,14 @@ def test_the_alpaca_api_still_takes_plain_strings_and_json_numbers(client_for, t
     response = api.post("/v2/orders", numbers, format="json")
     assert response.status_code == 200, response.content
     assert sorted(Order.objects.values_list("price", flat=True)) == [Decimal("100.50")] * 2
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/alerts/%0A/acknowledge", "/api/trades/%0Ax", "/api/no%0Asuch"]
+)
+def test_a_newline_in_an_api_path_is_a_json_404(client_for, trader, path):
+    """Found by schemathesis: Django's HTML 404 page answered where the catch-all's `.*` did
+    not match across the newline."""
+    response = client_for(trader).put(path)
+    assert response["Content-Type"] == "application/json"
+    assert_error_shape(response, 404, "not_found")

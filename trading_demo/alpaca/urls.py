@@ -55,4 +55,7 @@ docs_urlpatterns = [
 ]
 
 # Last: any other /v2/ path answers in Alpaca's error body.
-fallback_urlpatterns = [re_path(r"^.*$", views.NotSupportedApi.as_view(), name="not-supported")]
+# `[\s\S]*`: a path with an encoded newline too.
+fallback_urlpatterns = [
+    re_path(r"^[\s\S]*$", views.NotSupportedApi.as_view(), name="not-supported")
+]
