@@ -34,7 +34,9 @@ class StrictDecimalField(serializers.DecimalField):
     """
 
     default_error_messages = {
-        "plain": 'Send the amount as a string of plain digits with an optional point ("150.25").',
+        # Read on forms as well as by API clients: say what an amount looks like and its least.
+        "plain": "Enter an amount of 0.01 or more in plain digits with an optional point, sent as "
+        'text ("150.25").',
     }
 
     def to_internal_value(self, data: Any) -> Decimal:
