@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from uuid import UUID
@@ -27,10 +27,10 @@ from trades.models import (
 )
 
 # The order path's own checks and figures: the estimate must agree with what placing the order
-# would do. `_check_order` is private to the order path's module (owned by the order-path work);
+# would do. `order_check` is private to the order path's module (owned by the order-path work);
 # restating it here is how the old estimate came to offer "Confirm order" for shares not held.
-from trades.services.orders import OrderRequest, _check_order, limit_for_matching
-from trades.services.risk import Holdings, risk_facts, risk_rules
+from trades.services.orders import OrderRequest, limit_for_matching, order_check
+from trades.services.risk import Holdings, risk_facts, risk_rules, score_here
 from trading_demo.errors import DomainError
 from trading_demo.models import User
 
@@ -293,7 +293,7 @@ def order_preview(
     equity = account.cash + (positions_value_of(account_id=account.pk) if opened else D0)
     problem = ""
     try:
-        _check_order(request=request, symbol=symbol, account=account, position=position)
+        order_check(request=request, symbol=symbol, account=account, position=position)
     except DomainError as exc:
         problem = exc.message
     is_buy = side == Side.BUY
@@ -360,12 +360,8 @@ def _risk_of(
         account=account,
         holdings=Holdings.of(account, position),
     )
-    inputs = rules.RiskInputs(**{k: v for k, v in facts.items() if k in _RISK_INPUT_FIELDS})
-    result = rules.evaluate(inputs, known.config, known.trading_state)
+    result = score_here(facts, known)
     return result.level.value, result.score, result.reasons, known.config.approval_notional_above
-
-
-_RISK_INPUT_FIELDS = frozenset(field.name for field in fields(rules.RiskInputs))
 
 
 def order_shares_for(

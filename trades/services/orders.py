@@ -240,7 +240,7 @@ def _order_place(
             user=user, replacing=replacing, account=account, position=position
         )
         holdings = Holdings.of(scored_account, position)
-        _check_order(request=request, symbol=symbol, account=scored_account, position=position)
+        order_check(request=request, symbol=symbol, account=scored_account, position=position)
         facts = risk_facts(
             # A new score after the figures moved is a new evaluation, not the stored first one.
             order_id=order_id if not attempt else f"{order_id}.{attempt}",
@@ -309,7 +309,7 @@ def limit_for_matching(*, request: OrderRequest, reference: Decimal) -> Decimal:
     return high if request.side == Side.BUY else low
 
 
-def _check_order(
+def order_check(
     *, request: OrderRequest, symbol: Symbol, account: Account, position: Position | None
 ) -> Decimal:
     """The local pre-trade checks (ARCHITECTURE.md step 4) on the given rows. Returns the
@@ -397,7 +397,7 @@ def _order_commit(
     ):
         raise _HoldingsMoved
     quota_ensure_available(user_id=user.pk)
-    worst_price = _check_order(request=request, symbol=symbol, account=account, position=position)
+    worst_price = order_check(request=request, symbol=symbol, account=account, position=position)
     order = Order(
         id=order_id,
         user=user,

@@ -181,6 +181,14 @@ def risk_rules() -> Rules:
     return fresh
 
 
+def score_here(facts: dict[str, Any], known_rules: Rules) -> rules.RiskResult:
+    """The service's rules on these facts (`risk_facts`' keys), computed in this process with
+    the module the service scores with: to check a verdict or to preview one, never to replace
+    the service's score of an order."""
+    inputs = rules.RiskInputs(**{k: v for k, v in facts.items() if k in _INPUT_FIELDS})
+    return rules.evaluate(inputs, known_rules.config, known_rules.trading_state)
+
+
 def verdict_holds(
     *,
     facts: dict[str, Any],
@@ -199,11 +207,7 @@ def verdict_holds(
         "position_quantity": current.position_quantity,
     }
     for inputs in (facts, now_facts):
-        result = rules.evaluate(
-            rules.RiskInputs(**{k: v for k, v in inputs.items() if k in _INPUT_FIELDS}),
-            known_rules.config,
-            known_rules.trading_state,
-        )
+        result = score_here(inputs, known_rules)
         if (result.score, result.level.value) != (assessment.score, assessment.level.value):
             return False
     return True
