@@ -294,11 +294,13 @@ def evaluate(inputs: RiskInputs, config: RiskConfig, state: str) -> RiskResult:
         )
         level = _at_least(level, Level.HIGH)
 
+    # A kill switch refuses the order whatever it scores: the refusal says why, alone (the
+    # score lines would read as if a smaller order could pass).
     if trading_state is TradingState.HALTED:
-        reasons.insert(0, "Trading is halted")
+        reasons = ["Trading is halted"]
         level = Level.CRITICAL
     elif trading_state is TradingState.REDUCING and not inputs.reduces_exposure:
-        reasons.insert(0, "Trading is reduce-only: only sells of shares already held are accepted")
+        reasons = ["Trading is reduce-only: only sells of shares already held are accepted"]
         level = Level.CRITICAL
     return RiskResult(score=score, level=level, reasons=tuple(reasons))
 

@@ -259,6 +259,19 @@ def test_halted_rejects_everything_even_a_reducing_sell():
     assert result.score == 0  # the score stays the rules' sum; the state sets the level
 
 
+def test_a_kill_switch_refusal_gives_its_own_reason_alone():
+    # 50 % of equity, volatile, many recent orders: several score lines, none of them the cause.
+    busy = order(quantity=500, symbol_volatility=D("0.9"), recent_order_count=21)
+    assert len(evaluate(busy, DEFAULTS, "ACTIVE").reasons) > 1
+    halted = evaluate(busy, DEFAULTS, "HALTED")
+    assert halted.reasons == ("Trading is halted",)
+    assert halted.score == evaluate(busy, DEFAULTS, "ACTIVE").score
+    reducing = evaluate(busy, DEFAULTS, "REDUCING")
+    assert reducing.reasons == (
+        "Trading is reduce-only: only sells of shares already held are accepted",
+    )
+
+
 def test_reducing_lets_risk_reducing_sells_through_with_normal_scoring():
     sell = order(side="SELL", quantity=10, position_quantity=10)
     assert evaluate(sell, DEFAULTS, "REDUCING").level is Level.LOW
