@@ -455,7 +455,7 @@ def _candle_fold(
     else:
         greatest, least, number = "GREATEST", "LEAST", "%s"
     sql = (
-        f"UPDATE trades_candle SET high = {greatest}(high, {number}), "  # noqa: S608  # nosec B608
+        f"UPDATE trades_candle SET high = {greatest}(high, {number}), "  # noqa: S608  # nosec
         f"low = {least}(low, {number}), close = %s, volume = volume + %s "
         "WHERE symbol_id = %s AND start = %s"
     )
