@@ -7,7 +7,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from trades.selectors import symbol_get
+from trades.selectors import order_get, symbol_get
 from trades.views import history_context, market_context
 from trading_demo.models import User
 from trading_demo.realtime import ui_renderer
@@ -44,6 +44,16 @@ def quote_values(user: User, data: dict[str, Any]) -> str:
     return render_to_string(f"{PAGE}#quote-values", {"s": symbol, "oob": True})
 
 
+def _order_notice(user: User, data: dict[str, Any]) -> str:
+    """The order's notice under the ticket, as it reads now: a page that still says
+    "awaiting a manager's approval" learns it was approved, rejected or cancelled."""
+    order = order_get(user=user, order_id=data["id"])
+    if order is None:
+        return ""
+    notice = render_to_string(f"{PAGE}#placed-notice", {"placed": order, "oob": True})
+    return f'<template id="order-notices" hx-swap-oob="true">{notice}</template>'
+
+
 def _order_history(user: User, data: dict[str, Any]) -> str:
     return render_to_string(
         f"{PAGE}#history", {**history_context(user), "oob_history": True, "user": user}
@@ -52,3 +62,4 @@ def _order_history(user: User, data: dict[str, Any]) -> str:
 
 for _event in ORDER_EVENTS:
     ui_renderer(_event, pages=["dashboard"])(_order_history)
+    ui_renderer(_event, pages=["dashboard"])(_order_notice)

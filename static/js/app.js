@@ -44,6 +44,18 @@
       document.documentElement.setAttribute("data-theme", el.getAttribute("data-theme-sync"));
     } else if (el.id === "position-rows") {
       applyPositionRows(el);
+    } else if (el.id === "order-notices") {
+      // An order's new status: it replaces the notice of that order, where the page shows one.
+      Array.prototype.slice.call(el.content.querySelectorAll("[id^='order-placed-']")).forEach(
+        function (notice) {
+          var shown = document.getElementById(notice.id);
+          if (!shown || shown.textContent === notice.textContent) return;
+          var focused = document.activeElement === shown;
+          shown.replaceWith(notice);
+          if (focused) notice.focus();
+        }
+      );
+      el.content.replaceChildren();
     }
   });
 

@@ -105,6 +105,10 @@ def test_a_manager_approves_in_the_admin_and_the_trader_sees_the_fill(
     filled = trader_page.get_by_test_id("trade-history").locator("tr[data-status=filled]")
     expect(filled).to_have_count(1)
     expect(filled.get_by_test_id("filled")).to_have_text("150")
+    # The notice under the ticket no longer says it awaits approval.
+    notice = trader_page.get_by_test_id("order-placed")
+    expect(notice).to_contain_text("filled, 150 filled")
+    expect(notice).not_to_contain_text("awaiting")
     approval.refresh_from_db()
     assert approval.state == "approved" and approval.decided_via == "admin"
     assert trader_errors == [] and manager_errors == []
