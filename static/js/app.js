@@ -36,7 +36,26 @@
     }
   }
 
+  // A live update must not take the keyboard focus away: when an out-of-band swap replaces
+  // the element that has it (a bid/ask link in the ticket's quote, say), the focus goes to the
+  // element of the same id or test id in the new fragment.
+  var refocus = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var active = document.activeElement;
+    var el = event.target;
+    if (!active || !el || active === document.body || !el.contains(active)) return;
+    if (active.id) refocus = "#" + CSS.escape(active.id);
+    else if (active.getAttribute("data-testid")) {
+      refocus = '[data-testid="' + CSS.escape(active.getAttribute("data-testid")) + '"]';
+    }
+  });
+
   document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (refocus) {
+      var again = document.querySelector(refocus);
+      refocus = null;
+      if (again && document.activeElement !== again) again.focus();
+    }
     var el = event.target;
     if (!el) return;
     // Theme changed in another tab (pushed over the page socket as an out-of-band swap).

@@ -101,6 +101,11 @@ def test_the_whole_order_flow_by_keyboard(daphne, browser_context, trader):
     expect(quantity).to_be_focused()
     page.keyboard.press("Control+a")
     page.keyboard.type("20")
+    # Leaving the box and coming back (a change event) asks for the estimate at once: the
+    # 300 ms typing delay alone sometimes left the confirmation's figure up here.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")
+    expect(quantity).to_be_focused()
     expect(page.get_by_test_id("estimate-notional")).to_have_text("$2,000.00")
     page.keyboard.press("Enter")
     placed = page.get_by_test_id("order-placed")
