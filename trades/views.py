@@ -17,7 +17,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_htmx.middleware import HtmxDetails
 
 import charts
 from charts.series import TIMEFRAMES, bucket_start
@@ -46,6 +45,7 @@ from trades.services.amend import order_replace, orders_cancel_open, position_cl
 from trades.services.orders import OrderRequest, order_cancel, order_submit
 from trading_demo.errors import DomainError, NotFound, ValidationFailed
 from trading_demo.models import User
+from trading_demo.pages import AuthedHtmxRequest
 
 HISTORY_ROWS = 25
 TAPE_ROWS = 20
@@ -142,10 +142,6 @@ def history_context(user: User, *, tab: str = "") -> dict[str, Any]:
 TICKET_SESSION_KEY = "ticket"  # the trader's last order type and time in force
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
 def _form_defaults(request: HttpRequest, symbol: Symbol) -> dict[str, str]:
     """A fresh ticket: the last order type and time in force the trader placed with, and a
     price and side taken from the book when a book level's link was followed."""
@@ -184,8 +180,8 @@ def _decimal(text: str) -> Decimal | None:
 
 
 @login_required
-def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def dashboard(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     symbol = _selected_symbol(request)
     if symbol is None:
         return render(request, "trades/dashboard.html", {"symbol": None})
@@ -274,8 +270,8 @@ def _preview(values: dict[str, Any], symbol: Symbol, user: User) -> OrderPreview
 
 @login_required
 @require_POST
-def order_estimate(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def order_estimate(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     symbol = _selected_symbol(request)
     values, errors = _parse_form(request.POST, user=user, symbol=symbol)
     context: dict[str, Any] = {"errors": errors, "form": {"type": request.POST.get("type")}}
@@ -286,8 +282,8 @@ def order_estimate(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def order_place(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def order_place(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     symbol = _selected_symbol(request)
     if symbol is None:
         return redirect("dashboard")
@@ -349,10 +345,10 @@ def _auto_id() -> str:
 
 
 def _form_response(
-    request: HtmxHttpRequest, context: dict[str, Any], status: int = 200
+    request: AuthedHtmxRequest, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     if not request.htmx:
-        user: User = request.user  # type: ignore[assignment]
+        user = request.user
         symbol = context["symbol"]
         full = {
             "symbols": list(symbols_list()[:50]),
@@ -366,7 +362,7 @@ def _form_response(
 
 
 def _orders_response(
-    request: HtmxHttpRequest, user: User, *, tab: str = "open", **extra: Any
+    request: AuthedHtmxRequest, user: User, *, tab: str = "open", **extra: Any
 ) -> HttpResponse:
     if not request.htmx:
         for text in (extra.get("history_notice"), extra.get("history_error")):
@@ -384,8 +380,8 @@ def _orders_response(
 
 @login_required
 @require_POST
-def order_cancel_view(request: HtmxHttpRequest, order_id: Any) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def order_cancel_view(request: AuthedHtmxRequest, order_id: Any) -> HttpResponse:
+    user = request.user
     try:
         order = order_cancel(user=user, order_id=order_id)
     except NotFound:
@@ -399,8 +395,8 @@ def order_cancel_view(request: HtmxHttpRequest, order_id: Any) -> HttpResponse:
 
 @login_required
 @require_POST
-def orders_cancel_all_view(request: HtmxHttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def orders_cancel_all_view(request: AuthedHtmxRequest) -> HttpResponse:
+    user = request.user
     result = orders_cancel_open(user=user)
     cancelled = sum(1 for outcome in result.outcomes if outcome.order is not None)
     failures = [o.error.message for o in result.outcomes if o.error is not None]
@@ -414,9 +410,9 @@ def orders_cancel_all_view(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def order_modify_view(request: HtmxHttpRequest, order_id: Any) -> HttpResponse:
+def order_modify_view(request: AuthedHtmxRequest, order_id: Any) -> HttpResponse:
     """Modify a working order: a replacement with a new id that points to the old one."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     changes, errors = _modify_changes(request.POST)
     if errors:
         return _orders_response(request, user, history_error=errors, modifying=str(order_id))
@@ -455,8 +451,8 @@ def _modify_changes(post: Any) -> tuple[dict[str, Any], str]:
 
 @login_required
 @require_POST
-def position_close_view(request: HtmxHttpRequest, symbol: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def position_close_view(request: AuthedHtmxRequest, symbol: str) -> HttpResponse:
+    user = request.user
     if not user.can_trade:
         return _orders_response(request, user, history_error="Viewers have read-only access.")
     try:
@@ -474,9 +470,9 @@ def position_close_view(request: HtmxHttpRequest, symbol: str) -> HttpResponse:
 
 
 @login_required
-def market_partial(request: HttpRequest, part: str) -> HttpResponse:
+def market_partial(request: AuthedHtmxRequest, part: str) -> HttpResponse:
     """A fragment of the dashboard for the selected symbol (used to switch symbols in place)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     symbol = _selected_symbol(request)
     if symbol is None or part not in {"order-book", "chart", "tape"}:
         return HttpResponse(status=404)

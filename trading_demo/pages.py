@@ -34,8 +34,8 @@ def manager_required(view: View) -> View:
     """Signed-out visitors go to the login page; signed-in non-managers get 403."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_manager:  # type: ignore[union-attr]
+    def wrapped(request: AuthedHtmxRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_manager:
             raise PermissionDenied("Managers only.")
         return view(request, *args, **kwargs)
 

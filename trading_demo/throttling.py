@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.cache import cache
@@ -21,6 +21,9 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from trading_demo.clientip import client_address
+
+if TYPE_CHECKING:  # DRF's views import this module (DEFAULT_THROTTLE_CLASSES)
+    from rest_framework.views import APIView
 
 # Where a throttle leaves what it counted, for the headers middleware (on Django's request, so
 # the middleware finds it whatever DRF did with its own request object).
@@ -109,6 +112,11 @@ class LoginRateThrottle(WindowRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_page(self, request: HttpRequest) -> bool:
+        """The same limit for the sign-in page's form: a plain Django request (the limit reads
+        only its client address) and no DRF view."""
+        return self.allow_request(cast(Request, request), cast("APIView", None))
 
 
 def _with_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:

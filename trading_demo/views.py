@@ -40,10 +40,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
     def clean(self) -> dict[str, Any]:
-        if self.request is not None and not LoginRateThrottle().allow_request(
-            self.request,  # type: ignore[arg-type]
-            None,  # type: ignore[arg-type]
-        ):
+        if self.request is not None and not LoginRateThrottle().allow_page(self.request):
             raise ValidationError(self.error_messages["rate_limited"], code="rate_limited")
         return super().clean()
 
