@@ -249,7 +249,7 @@ def test_chart_timeframes_crosshair_and_zoom(daphne, browser_context, trader):
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
-@pytest.mark.parametrize("role", ["trader", "viewer", "manager"])
+@pytest.mark.parametrize("role", ["trader", "viewer", "manager", "admin_user"])
 def test_the_dashboard_fits_has_no_errors_and_passes_axe(
     request, daphne, chromium, client_for, trader, role, width, screenshot_dir
 ):
