@@ -29,9 +29,10 @@ from trading_demo.models import Severity
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import ReadOnlyOrCanTrade
 from trading_demo.schema import errors, page_of
+from trading_demo.serializers import Serializer
 
 
-class AlertOutput(serializers.Serializer):
+class AlertOutput(Serializer):
     id = serializers.UUIDField()
     type = serializers.CharField()
     severity = serializers.CharField()
@@ -46,7 +47,7 @@ class AlertOutput(serializers.Serializer):
     acknowledged_by = serializers.UUIDField(source="acknowledged_by_id", allow_null=True)
 
 
-class PriceAlertOutput(serializers.Serializer):
+class PriceAlertOutput(Serializer):
     id = serializers.UUIDField()
     symbol = serializers.CharField(source="symbol_id")
     condition = serializers.CharField()
@@ -58,7 +59,7 @@ class PriceAlertOutput(serializers.Serializer):
     triggered_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
 
 
-class PriceAlertInput(serializers.Serializer):
+class PriceAlertInput(Serializer):
     """A price alert as a client sends it; the page's form goes through the same checks."""
 
     symbol = symbol_input()
@@ -72,7 +73,7 @@ class PriceAlertInput(serializers.Serializer):
         return value
 
 
-class AlertFilters(serializers.Serializer):
+class AlertFilters(Serializer):
     acknowledged = serializers.ChoiceField(choices=["true", "false"], required=False)
     severity = serializers.ChoiceField(choices=Severity.values, required=False)
     type = serializers.ChoiceField(choices=AlertType.values, required=False)

@@ -27,20 +27,21 @@ from trading_demo.errors import ValidationFailed
 from trading_demo.fields import StrictIntegerField
 from trading_demo.permissions import CanTrade
 from trading_demo.schema import EMPTY_IS_ABSENT
+from trading_demo.serializers import Serializer
 
 OPERATIONS = list(settings.METERING_PRICES)
 # A month from 1970-01 to 9999-12 (months after the current one are refused too: by the clock).
 MONTH_PATTERN = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"
 
 
-class LineOutput(serializers.Serializer):
+class LineOutput(Serializer):
     type = serializers.CharField()
     count = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=6)
     cost = serializers.DecimalField(max_digits=14, decimal_places=3)
 
 
-class UsageOutput(serializers.Serializer):
+class UsageOutput(Serializer):
     period = serializers.CharField()
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
@@ -51,7 +52,7 @@ class UsageOutput(serializers.Serializer):
     delivered = serializers.IntegerField()
 
 
-class QuotaOutput(serializers.Serializer):
+class QuotaOutput(Serializer):
     limit = serializers.IntegerField()
     used = serializers.IntegerField()
     remaining = serializers.IntegerField()
@@ -85,7 +86,7 @@ class UsageApi(APIView):
         return Response(UsageOutput(summary).data)
 
 
-class CostsOutput(serializers.Serializer):
+class CostsOutput(Serializer):
     period = serializers.CharField()
     breakdown = LineOutput(many=True)
     total_cost = serializers.CharField()
@@ -93,7 +94,7 @@ class CostsOutput(serializers.Serializer):
     prices = serializers.DictField(child=serializers.CharField())
 
 
-class TrackOutput(serializers.Serializer):
+class TrackOutput(Serializer):
     event_id = serializers.UUIDField()
     operation = serializers.CharField()
     quantity = serializers.IntegerField()
@@ -101,7 +102,7 @@ class TrackOutput(serializers.Serializer):
     quota = QuotaOutput()
 
 
-class EstimateOutput(serializers.Serializer):
+class EstimateOutput(Serializer):
     breakdown = LineOutput(many=True)
     total_cost = serializers.CharField()
 
@@ -137,7 +138,7 @@ class TrackApi(APIView):
     billable = {"POST": ""}  # the tracked operation is the charge
     permission_classes = [CanTrade]  # viewers never write
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         operation = serializers.ChoiceField(choices=OPERATIONS)
         quantity = StrictIntegerField(min_value=1, max_value=1000, default=1)
 
@@ -175,7 +176,7 @@ class CountsField(serializers.DictField):
 class EstimateApi(APIView):
     billable = None
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         counts = CountsField(child=StrictIntegerField(min_value=0, max_value=100_000_000))
 
         def validate_counts(self, value: dict[str, int]) -> dict[str, int]:

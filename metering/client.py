@@ -122,7 +122,7 @@ def _target() -> str:
 
 
 def _stub() -> metering_pb2_grpc.MeteringStub:
-    return metering_pb2_grpc.MeteringStub(_channels.get(_target()))
+    return _channels.stub(_target(), metering_pb2_grpc.MeteringStub)
 
 
 def close_channels() -> None:

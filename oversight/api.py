@@ -21,9 +21,10 @@ from trading_demo.fields import StrictCharField, symbol_input
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import IsManager
 from trading_demo.schema import errors, page_of
+from trading_demo.serializers import Serializer
 
 
-class ApprovalOutput(serializers.Serializer):
+class ApprovalOutput(Serializer):
     id = serializers.UUIDField()
     order_id = serializers.UUIDField()
     trader = serializers.EmailField(source="trader.email")
@@ -52,7 +53,7 @@ class ApprovalOutput(serializers.Serializer):
         return data
 
 
-class ApprovalFilters(serializers.Serializer):
+class ApprovalFilters(Serializer):
     state = serializers.ChoiceField(choices=ApprovalState.choices, required=False)
     symbol = symbol_input(required=False)
     trader_id = serializers.UUIDField(required=False)
@@ -93,7 +94,7 @@ class ApprovalDecideApi(APIView):
     permission_classes = [IsManager]
     approve = True
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         reason = StrictCharField(
             max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, default=""
         )
@@ -122,7 +123,7 @@ class ApprovalRejectApi(ApprovalDecideApi):
 
     approve = False
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         reason = StrictCharField(max_length=REASON_MAX_LENGTH)
 
     @extend_schema(request=InputSerializer, responses={200: ApprovalOutput, **errors(409, 503)})

@@ -173,7 +173,7 @@ _channels = ChannelCache(CHANNEL_OPTIONS)
 
 def _stub() -> pb_grpc.OversightStub:
     """A stub on this target's one channel, made on first use (thread-safe)."""
-    return pb_grpc.OversightStub(_channels.get(settings.OVERSIGHT_GRPC_URL))
+    return _channels.stub(settings.OVERSIGHT_GRPC_URL, pb_grpc.OversightStub)
 
 
 def reset_channels() -> None:

@@ -20,13 +20,14 @@ from trading_demo.fields import ConfirmField
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import CanTrade
 from trading_demo.schema import page_of, results_of
+from trading_demo.serializers import Serializer
 
 
 def money(*, allow_null: bool = False) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=allow_null)
 
 
-class PositionOutput(serializers.Serializer):
+class PositionOutput(Serializer):
     symbol = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
@@ -45,7 +46,7 @@ class PositionOutput(serializers.Serializer):
     opened_at = serializers.DateTimeField()
 
 
-class PortfolioOutput(serializers.Serializer):
+class PortfolioOutput(Serializer):
     cash = money()
     reserved_cash = money()
     buying_power = money()
@@ -80,7 +81,7 @@ class PositionListApi(APIView):
         return Response({"results": PositionOutput(_summary(request).positions, many=True).data})
 
 
-class PerformanceOutput(serializers.Serializer):
+class PerformanceOutput(Serializer):
     period = serializers.CharField()
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
@@ -140,7 +141,7 @@ class PerformanceApi(APIView):
         return Response(PerformanceOutput(result).data)
 
 
-class StatementOutput(serializers.Serializer):
+class StatementOutput(Serializer):
     id = serializers.IntegerField()
     symbol = serializers.CharField(source="symbol_id")
     quantity = serializers.IntegerField()
@@ -227,7 +228,7 @@ class ResetApi(APIView):
 
     permission_classes = [CanTrade]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         confirm = ConfirmField()
 
     @extend_schema(request=InputSerializer, responses={200: PortfolioOutput})

@@ -43,6 +43,7 @@ from trading_demo.fields import (
 from trading_demo.pagination import cursor_page
 from trading_demo.permissions import ReadOnlyOrCanTrade
 from trading_demo.schema import OneOfBy, errors, page_of, results_of
+from trading_demo.serializers import Serializer
 
 SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 EXPORT_MAX_ROWS = 10_000
@@ -74,14 +75,14 @@ def client_order_id_field() -> serializers.RegexField:
     )
 
 
-class FillOutput(serializers.Serializer):
+class FillOutput(Serializer):
     id = serializers.UUIDField()
     price = serializers.DecimalField(max_digits=14, decimal_places=2)
     quantity = serializers.IntegerField()
     created_at = serializers.DateTimeField()
 
 
-class OrderApprovalOutput(serializers.Serializer):
+class OrderApprovalOutput(Serializer):
     """The approval request of an order held for a manager's decision."""
 
     id = serializers.UUIDField()
@@ -91,7 +92,7 @@ class OrderApprovalOutput(serializers.Serializer):
     reason = serializers.CharField(source="decision_reason")
 
 
-class OrderOutput(serializers.Serializer):
+class OrderOutput(Serializer):
     id = serializers.UUIDField()
     client_order_id = serializers.CharField()
     symbol = serializers.CharField(source="symbol_id")
@@ -163,7 +164,7 @@ def seed_aliases(data: Any) -> Any:
     return body
 
 
-class OrderFilters(serializers.Serializer):
+class OrderFilters(Serializer):
     symbol = symbol_input(required=False)
     status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
     since = serializers.DateTimeField(required=False)
@@ -175,7 +176,7 @@ class OrderListCreateApi(APIView):
     # which also checks the quota); listing is an ordinary call.
     billable = {"POST": ""}
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         schema_one_of = PRICES_BY_ORDER_TYPE
 
         symbol = symbol_input()
@@ -269,7 +270,7 @@ class OrderReplaceApi(APIView):
     permission_classes = [ReadOnlyOrCanTrade]
     billable = {"POST": ""}  # billed by the service: trade.cancel, then the new order's own
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         # The service refuses a replace that changes nothing; the schema says so.
         schema_at_least_one_of = ("quantity", "price", "stop_price", "time_in_force")
 
@@ -302,7 +303,7 @@ class OrderReplaceApi(APIView):
         return _placed_response(request, result)
 
 
-class CancelOutcomeOutput(serializers.Serializer):
+class CancelOutcomeOutput(Serializer):
     id = serializers.UUIDField(source="order_id")
     status = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -316,7 +317,7 @@ class CancelOutcomeOutput(serializers.Serializer):
         return {"error": outcome.error.code, "message": outcome.error.message}
 
 
-class CancelAllOutput(serializers.Serializer):
+class CancelAllOutput(Serializer):
     cancelled = serializers.IntegerField()
     remaining = serializers.IntegerField()
     results = CancelOutcomeOutput(many=True)
@@ -420,7 +421,7 @@ def _bounded_parameter(name: str, *, high: int, default: int) -> OpenApiParamete
 # --- market ------------------------------------------------------------------------------
 
 
-class SymbolOutput(serializers.Serializer):
+class SymbolOutput(Serializer):
     symbol = serializers.CharField()
     name = serializers.CharField()
     reference_price = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -462,14 +463,14 @@ class QuoteApi(APIView):
         return Response(body)
 
 
-class BookLevelOutput(serializers.Serializer):
+class BookLevelOutput(Serializer):
     price = serializers.DecimalField(max_digits=14, decimal_places=2)
     quantity = serializers.IntegerField()
     orders = serializers.IntegerField()
     own_quantity = serializers.IntegerField()
 
 
-class BookOutput(serializers.Serializer):
+class BookOutput(Serializer):
     symbol = serializers.CharField()
     bids = BookLevelOutput(many=True)
     asks = BookLevelOutput(many=True)
@@ -487,7 +488,7 @@ class BookApi(APIView):
         return Response(BookOutput(book).data)
 
 
-class CandleOutput(serializers.Serializer):
+class CandleOutput(Serializer):
     start = serializers.DateTimeField()
     open = serializers.DecimalField(max_digits=14, decimal_places=2)
     high = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -496,7 +497,7 @@ class CandleOutput(serializers.Serializer):
     volume = serializers.IntegerField()
 
 
-class CandlesOutput(serializers.Serializer):
+class CandlesOutput(Serializer):
     symbol = serializers.CharField()
     interval = serializers.CharField()
     results = CandleOutput(many=True)
@@ -515,7 +516,7 @@ class CandlesApi(APIView):
         )
 
 
-class TapeOutput(serializers.Serializer):
+class TapeOutput(Serializer):
     id = serializers.UUIDField()
     price = serializers.DecimalField(max_digits=14, decimal_places=2)
     quantity = serializers.IntegerField()

@@ -24,6 +24,7 @@ from trading_demo.pagination import cursor_page
 from trading_demo.permissions import AdminWritesManagerReads, IsAdmin
 from trading_demo.schema import page_of, results_of
 from trading_demo.selectors import api_tokens_for, users_list
+from trading_demo.serializers import Serializer
 from trading_demo.services import (
     api_token_create,
     api_token_revoke,
@@ -41,7 +42,7 @@ class NotAuthenticated(DomainError):
 
 # Plain serializers, not ModelSerializers: those read the model's fields again on every
 # request (a third of `GET /api/auth/me`'s time here).
-class UserOutput(serializers.Serializer):
+class UserOutput(Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices)
@@ -65,11 +66,11 @@ class LoginApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(Serializer):
         token = serializers.CharField()
         refresh = serializers.CharField()
         user = UserOutput()
@@ -100,10 +101,10 @@ class RefreshApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         refresh = serializers.CharField(max_length=2048)
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(Serializer):
         token = serializers.CharField()
         refresh = serializers.CharField()
 
@@ -133,7 +134,7 @@ class LogoutApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         refresh = serializers.CharField(max_length=2048, required=False)
 
     @extend_schema(request=InputSerializer, responses={204: None})
@@ -157,7 +158,7 @@ class MeApi(APIView):
     permission_classes = [IsAuthenticated]
     billable = None
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         theme = serializers.ChoiceField(choices=Theme.choices, required=False)
         toast_min_severity = serializers.ChoiceField(choices=Severity.choices, required=False)
         slack_min_severity = serializers.ChoiceField(choices=Severity.choices, required=False)
@@ -174,7 +175,7 @@ class MeApi(APIView):
         return Response(MeOutput(user).data)
 
 
-class ApiTokenOutput(serializers.Serializer):
+class ApiTokenOutput(Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     hint = serializers.CharField()
@@ -188,7 +189,7 @@ class ApiTokenListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
     billable = None
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         name = StrictCharField(max_length=64)
 
     @extend_schema(responses={200: results_of(ApiTokenOutput)})
@@ -223,7 +224,7 @@ class UserListCreateApi(APIView):
 
     permission_classes = [AdminWritesManagerReads]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         email = serializers.EmailField(max_length=254)
         password = StrictCharField(min_length=8, max_length=256, trim_whitespace=False)
         role = serializers.ChoiceField(choices=Role.choices)
@@ -258,7 +259,7 @@ class UserListCreateApi(APIView):
 class UserRoleApi(APIView):
     permission_classes = [IsAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         role = serializers.ChoiceField(choices=Role.choices)
 
     @extend_schema(request=InputSerializer, responses={200: UserOutput})

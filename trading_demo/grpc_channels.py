@@ -18,26 +18,45 @@ logger = logging.getLogger(__name__)
 
 
 class ChannelCache:
-    """One channel per target, made on first use (thread-safe)."""
+    """One channel per target, and one stub per service on it, made on first use (thread-safe;
+    gRPC's channels and stubs are safe to share between threads)."""
 
     def __init__(self, options: Sequence[tuple[str, Any]]) -> None:
         self._options = list(options)
         self._channels: dict[str, grpc.Channel] = {}
+        self._stubs: dict[tuple[str, Callable[[grpc.Channel], Any]], Any] = {}
         self._lock = threading.Lock()
+
+    def _channel(self, target: str) -> grpc.Channel:
+        channel = self._channels.get(target)
+        if channel is None:
+            channel = grpc.insecure_channel(target, options=self._options)
+            self._channels[target] = channel
+        return channel
 
     def get(self, target: str) -> grpc.Channel:
         with self._lock:
-            channel = self._channels.get(target)
-            if channel is None:
-                channel = grpc.insecure_channel(target, options=self._options)
-                self._channels[target] = channel
-        return channel
+            return self._channel(target)
+
+    def stub[S](self, target: str, make: Callable[[grpc.Channel], S]) -> S:
+        """`make(channel)` on the target's channel, once (a stub builds a callable per method:
+        a sixth of the risk call's own time when it was made per call)."""
+        key = (target, make)
+        stub: S | None = self._stubs.get(key)
+        if stub is None:
+            with self._lock:
+                stub = self._stubs.get(key)
+                if stub is None:
+                    stub = make(self._channel(target))
+                    self._stubs[key] = stub
+        return stub
 
     def close(self) -> None:
         """Close every cached channel; the next call opens a new one."""
         with self._lock:
             channels = list(self._channels.values())
             self._channels.clear()
+            self._stubs.clear()
         for channel in channels:
             channel.close()
 

@@ -24,12 +24,13 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from trading_demo.fields import StrictCharField
 from trading_demo.pagination import Cursor
 from trading_demo.permissions import ReadOnlyOrCanTrade
+from trading_demo.serializers import Serializer
 
 # Marks an `OpenApiParameter` (in its `extensions`) that the view reads as absent when empty.
 EMPTY_IS_ABSENT = "x-empty-is-absent"
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(Serializer):
     """The one error shape (trading_demo/errors.py)."""
 
     error = serializers.CharField(help_text="A stable code, e.g. `validation_failed`.")
@@ -60,11 +61,11 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: error_response(status) for status in statuses}
 
 
-class _Results(serializers.Serializer):
+class _Results(Serializer):
     """Marks a short list (`{"results": [...]}`)."""
 
 
-class _Page(serializers.Serializer):
+class _Page(Serializer):
     """Marks a cursor page so its operation gets the `cursor` and `limit` parameters."""
 
 

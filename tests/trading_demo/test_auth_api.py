@@ -291,3 +291,26 @@ def test_access_token_of_a_deactivated_or_deleted_user_is_refused(api, trader):
     assert refused.json()["error"] == "not_authenticated"
     trader.delete()
     assert api.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_a_token_seen_before_is_still_refused_once_it_expires(api, trader, monkeypatch):
+    """The API keeps the access tokens whose signature it checked; the expiry is checked on
+    every request all the same (with the clock moved past it, the same token is a 401)."""
+    from datetime import timedelta
+
+    from rest_framework_simplejwt import tokens
+    from rest_framework_simplejwt.utils import aware_utcnow
+
+    from trading_demo import authentication
+
+    token = login(api, trader.email).json()["token"]
+    for _ in range(2):  # the second request takes the kept token
+        assert api.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert token.encode() in authentication._verified
+    later = aware_utcnow() + timedelta(hours=1)
+    monkeypatch.setattr(authentication, "aware_utcnow", lambda: later)
+    monkeypatch.setattr(tokens, "aware_utcnow", lambda: later)
+    refused = api.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "not_authenticated"
+    assert token.encode() not in authentication._verified

@@ -15,6 +15,7 @@ from typing import Any
 from rest_framework import serializers
 
 from trades.models import Order, OrderStatus, Symbol
+from trading_demo.serializers import Serializer
 
 # Alpaca ids are UUIDs; our symbols are their own keys. One fixed namespace gives every symbol
 # the same asset id on every server.
@@ -56,7 +57,7 @@ def rfc3339(at: datetime | None) -> str | None:
     return at.isoformat().replace("+00:00", "Z")
 
 
-class AssetOutput(serializers.Serializer):
+class AssetOutput(Serializer):
     id = serializers.SerializerMethodField()
     # Alpaca's name for the asset class field is `class`, a Python keyword.
     asset_class = serializers.SerializerMethodField()
@@ -119,7 +120,7 @@ class AssetOutput(serializers.Serializer):
         return data
 
 
-class OrderOutput(serializers.Serializer):
+class OrderOutput(Serializer):
     """An order as Alpaca shows it, plus our risk verdict (`risk_level`, `risk_score`,
     `risk_reasons`), which Alpaca clients ignore and bots that know may read."""
 
@@ -250,7 +251,7 @@ class OrderOutput(serializers.Serializer):
         return None
 
 
-class AccountOutput(serializers.Serializer):
+class AccountOutput(Serializer):
     id = serializers.UUIDField()
     account_number = serializers.CharField()
     status = serializers.CharField()
@@ -286,7 +287,7 @@ class AccountOutput(serializers.Serializer):
     daytrade_count = serializers.IntegerField()
 
 
-class PositionOutput(serializers.Serializer):
+class PositionOutput(Serializer):
     asset_id = serializers.UUIDField()
     symbol = serializers.CharField()
     exchange = serializers.CharField()
@@ -307,14 +308,14 @@ class PositionOutput(serializers.Serializer):
     change_today = serializers.CharField()
 
 
-class ClockOutput(serializers.Serializer):
+class ClockOutput(Serializer):
     timestamp = serializers.CharField()
     is_open = serializers.BooleanField()
     next_open = serializers.CharField()
     next_close = serializers.CharField()
 
 
-class CalendarOutput(serializers.Serializer):
+class CalendarOutput(Serializer):
     date = serializers.CharField()
     open = serializers.CharField()
     close = serializers.CharField()
@@ -323,7 +324,7 @@ class CalendarOutput(serializers.Serializer):
     settlement_date = serializers.CharField()
 
 
-class PortfolioHistoryOutput(serializers.Serializer):
+class PortfolioHistoryOutput(Serializer):
     timestamp = serializers.ListField(child=serializers.IntegerField())
     equity = serializers.ListField(child=serializers.FloatField())
     profit_loss = serializers.ListField(child=serializers.FloatField())
@@ -332,7 +333,7 @@ class PortfolioHistoryOutput(serializers.Serializer):
     timeframe = serializers.CharField()
 
 
-class ActivityOutput(serializers.Serializer):
+class ActivityOutput(Serializer):
     id = serializers.CharField()
     account_id = serializers.UUIDField()
     activity_type = serializers.CharField()
@@ -348,20 +349,20 @@ class ActivityOutput(serializers.Serializer):
     order_status = serializers.CharField()
 
 
-class CancelOutcomeOutput(serializers.Serializer):
+class CancelOutcomeOutput(Serializer):
     id = serializers.UUIDField()
     status = serializers.IntegerField()
     body = serializers.DictField(allow_null=True)
 
 
-class ClosePositionOutcomeOutput(serializers.Serializer):
+class ClosePositionOutcomeOutput(Serializer):
     symbol = serializers.CharField()
     status = serializers.IntegerField()
     order_id = serializers.UUIDField(allow_null=True)
     body = serializers.DictField()
 
 
-class ErrorOutput(serializers.Serializer):
+class ErrorOutput(Serializer):
     code = serializers.IntegerField()
     message = serializers.CharField()
 
@@ -369,7 +370,7 @@ class ErrorOutput(serializers.Serializer):
 # --- market data (data.alpaca.markets shapes: one-letter keys) ----------------------------
 
 
-class QuoteDataOutput(serializers.Serializer):
+class QuoteDataOutput(Serializer):
     t = serializers.CharField()
     ax = serializers.CharField()
     ap = serializers.FloatField()
@@ -381,7 +382,7 @@ class QuoteDataOutput(serializers.Serializer):
     z = serializers.CharField()
 
 
-class TradeDataOutput(serializers.Serializer):
+class TradeDataOutput(Serializer):
     t = serializers.CharField()
     x = serializers.CharField()
     p = serializers.FloatField()
@@ -391,7 +392,7 @@ class TradeDataOutput(serializers.Serializer):
     z = serializers.CharField()
 
 
-class BarDataOutput(serializers.Serializer):
+class BarDataOutput(Serializer):
     t = serializers.CharField()
     o = serializers.FloatField()
     h = serializers.FloatField()
@@ -402,20 +403,20 @@ class BarDataOutput(serializers.Serializer):
     vw = serializers.FloatField(allow_null=True)
 
 
-class LatestQuotesOutput(serializers.Serializer):
+class LatestQuotesOutput(Serializer):
     quotes = serializers.DictField(child=QuoteDataOutput())
 
 
-class LatestTradesOutput(serializers.Serializer):
+class LatestTradesOutput(Serializer):
     trades = serializers.DictField(child=TradeDataOutput())
 
 
-class BarsOutput(serializers.Serializer):
+class BarsOutput(Serializer):
     bars = serializers.DictField(child=BarDataOutput(many=True))
     next_page_token = serializers.CharField(allow_null=True)
 
 
-class SnapshotOutput(serializers.Serializer):
+class SnapshotOutput(Serializer):
     latestTrade = TradeDataOutput(allow_null=True)
     latestQuote = QuoteDataOutput(allow_null=True)
     minuteBar = BarDataOutput(allow_null=True)

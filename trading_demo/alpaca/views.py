@@ -52,6 +52,7 @@ from trading_demo.errors import DomainError, NotFound, ValidationFailed
 from trading_demo.fields import PLAIN_DECIMAL
 from trading_demo.models import User
 from trading_demo.permissions import ReadOnlyOrCanTrade
+from trading_demo.serializers import Serializer
 
 ERRORS = {
     401: OpenApiResponse(ErrorOutput, description="wrong or missing key pair"),
@@ -175,7 +176,7 @@ class ClockApi(AlpacaApi):
         return Response(selectors.clock_view())
 
 
-class CalendarQuery(serializers.Serializer):
+class CalendarQuery(Serializer):
     start = serializers.DateField(required=False)
     end = serializers.DateField(required=False)
 
@@ -191,7 +192,7 @@ class CalendarApi(AlpacaApi):
         return Response(selectors.calendar_view(start=query.get("start"), end=query.get("end")))
 
 
-class AssetsQuery(serializers.Serializer):
+class AssetsQuery(Serializer):
     status = serializers.ChoiceField(choices=["active", "inactive"], required=False)
     asset_class = serializers.ChoiceField(
         choices=["us_equity", "crypto", "us_option"], required=False
@@ -241,7 +242,7 @@ class AssetDetailApi(AlpacaApi):
 # --- orders --------------------------------------------------------------------------------
 
 
-class OrderInput(serializers.Serializer):
+class OrderInput(Serializer):
     """Alpaca's order body (documentation; the view reads the JSON itself to take Alpaca's
     strings-or-numbers)."""
 
@@ -312,7 +313,7 @@ def _order_request(body: Any) -> OrderRequest:
     return OrderRequest(**values)
 
 
-class OrdersQuery(serializers.Serializer):
+class OrdersQuery(Serializer):
     status = serializers.ChoiceField(choices=["open", "closed", "all"], default="open")
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
     after = serializers.DateTimeField(required=False)
@@ -388,7 +389,7 @@ def _failed_row(order_id: UUID, error: DomainError) -> dict[str, Any]:
     return {"id": str(order_id), "status": http, "body": {"code": code, "message": error.message}}
 
 
-class ByClientIdQuery(serializers.Serializer):
+class ByClientIdQuery(Serializer):
     client_order_id = serializers.CharField(max_length=48)
 
 
@@ -408,7 +409,7 @@ class OrderByClientIdApi(AlpacaApi):
         return _order_response(order)
 
 
-class ReplaceInput(serializers.Serializer):
+class ReplaceInput(Serializer):
     qty = serializers.CharField(required=False)
     time_in_force = serializers.ChoiceField(choices=["day", "gtc", "ioc", "fok"], required=False)
     limit_price = serializers.CharField(required=False)
@@ -524,7 +525,7 @@ class PositionListApi(AlpacaApi):
         return Response(rows, status=207)
 
 
-class CloseQuery(serializers.Serializer):
+class CloseQuery(Serializer):
     qty = serializers.CharField(required=False, max_length=20)
     percentage = serializers.DecimalField(
         required=False, max_digits=12, decimal_places=9, min_value=Decimal("0")
@@ -567,7 +568,7 @@ class PositionDetailApi(AlpacaApi):
 # --- portfolio history, activities ---------------------------------------------------------
 
 
-class HistoryQuery(serializers.Serializer):
+class HistoryQuery(Serializer):
     period = serializers.CharField(required=False, max_length=8)
     timeframe = serializers.CharField(required=False, max_length=8)
     extended_hours = serializers.BooleanField(required=False)
@@ -590,7 +591,7 @@ class PortfolioHistoryApi(AlpacaApi):
         )
 
 
-class ActivitiesQuery(serializers.Serializer):
+class ActivitiesQuery(Serializer):
     activity_types = serializers.CharField(required=False, max_length=200)
     direction = serializers.ChoiceField(choices=["asc", "desc"], default="desc")
     after = serializers.DateTimeField(required=False)
@@ -639,7 +640,7 @@ class ActivitiesOfTypeApi(ActivitiesApi):
 # --- market data ---------------------------------------------------------------------------
 
 
-class SymbolsQuery(serializers.Serializer):
+class SymbolsQuery(Serializer):
     symbols = serializers.CharField(max_length=1100)
     feed = serializers.CharField(required=False, max_length=16)
     currency = serializers.CharField(required=False, max_length=3)
