@@ -6,6 +6,13 @@ SQLite lets one writer in at a time; the others wait in its busy handler, which 
 takes an exclusive `flock` on a file beside the database: the kernel wakes the next writer the
 moment one commits, and SQLite's own lock is then always free (the busy timeout stays as the
 safety net for writes outside a transaction).
+
+Two costs of Django's backend are left out of each statement, because they were a fifth of the
+CPU an order spends while it holds the queue (py-spy, `make bench-load`'s soak): the
+placeholder conversion (`%s` to `?`, a regex behind a lazy object) is done once per distinct
+statement, and under `DEBUG=1` (`make run`) statements are not logged into
+`connection.queries` unless something asks for them (Django's `CaptureQueriesContext`, and so
+`assertNumQueries`, sets `force_debug_cursor`).
 """
 
 from __future__ import annotations
@@ -16,10 +23,33 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base
 
+CONVERTED_KEPT = 4096
+_converted: dict[str, str] = {}
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    def convert_query(self, query: str, *, param_names: Any = None) -> str:
+        if param_names is not None:
+            return str(super().convert_query(query, param_names=param_names))
+        converted = _converted.get(query)
+        if converted is None:
+            converted = str(super().convert_query(query))
+            if len(_converted) >= CONVERTED_KEPT:
+                _converted.clear()
+            _converted[query] = converted
+        return converted
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _queue_fd: int | None = None
     _queue_held = False
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        return self.connection.cursor(factory=CursorWrapper)
+
+    @property
+    def queries_logged(self) -> bool:
+        return bool(self.force_debug_cursor)
 
     def _queue_path(self) -> str | None:
         name = str(self.settings_dict["NAME"])
