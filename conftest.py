@@ -98,7 +98,15 @@ def daphne(
     oversight_shared: OversightServer,  # noqa: F811
 ) -> Iterator[Daphne]:
     """One real Daphne (HTTP + WebSocket) on the test database for the whole session."""
-    server = Daphne(extra_env={"OVERSIGHT_GRPC_URL": oversight_shared.target})
+    # Every browser test signs in from 127.0.0.1 against this one server: the sign-in limit
+    # per address (20 a minute) would refuse the thirtieth of them in a fast run. That limit is
+    # tested in-process (tests/trading_demo/test_login_lockout.py, test_auth_api.py).
+    server = Daphne(
+        extra_env={
+            "OVERSIGHT_GRPC_URL": oversight_shared.target,
+            "LOGIN_RATE_LIMIT": "10000/min",
+        }
+    )
     yield server
     server.stop()
 
