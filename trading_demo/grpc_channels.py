@@ -34,10 +34,6 @@ class ChannelCache:
             self._channels[target] = channel
         return channel
 
-    def get(self, target: str) -> grpc.Channel:
-        with self._lock:
-            return self._channel(target)
-
     def stub[S](self, target: str, make: Callable[[grpc.Channel], S]) -> S:
         """`make(channel)` on the target's channel, once (a stub builds a callable per method:
         a sixth of the risk call's own time when it was made per call)."""

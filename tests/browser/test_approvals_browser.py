@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from oversight.models import ApprovalRequest
 from portfolio.models import Account
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import console_errors, sign_in
 from tests.factories import PASSWORD
 from tests.oversight.test_approvals_admin import hold_order
 from tests.trades.conftest import make_symbol, set_quotes
@@ -38,13 +38,6 @@ def second_context(chromium) -> Iterator[object]:
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     yield context
     context.close()
-
-
-def console_errors(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def test_a_manager_approves_in_the_admin_and_the_trader_sees_the_fill(

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from alerts.services import alert_raise, price_alert_create
 from oversight.models import ApprovalRequest
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import console_errors, sign_in
 from tests.factories import PASSWORD
 from tests.oversight.test_approvals_admin import hold_order
 from tests.trades.conftest import make_symbol, order_body, set_quotes
@@ -97,9 +97,7 @@ def visit_all(
     """Yields every problem found, as a line naming the page."""
     context = chromium.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = console_errors(page)
     try:
         sign_in(page, base_url, user.email, PASSWORD)
         for path in paths:
@@ -187,9 +185,7 @@ def test_the_admin_fits_a_phone_and_a_desktop_without_errors(
     paths = [*ADMIN_PAGES, f"/admin/oversight/approvalrequest/{approval.pk}/change/"]
     context = chromium.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = console_errors(page)
     problems: list[str] = []
     try:
         sign_in(page, daphne.url, user.email, PASSWORD)
