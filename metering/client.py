@@ -43,6 +43,8 @@ FIELD_METADATA_KEY = "metering-field"  # the server names the invalid field here
 # Seconds. Quota checks sit on the order path, so they get the shortest leash.
 TRACK_DEADLINE = 1.0
 COMPLETE_DEADLINE = 1.0
+BATCH_DEADLINE = 3.0
+MAX_BATCH = 500  # the service's limit per TrackUsageBatch
 USAGE_DEADLINE = 2.0
 QUOTA_DEADLINE = 0.5
 ADMIN_DEADLINE = 1.0
@@ -87,6 +89,27 @@ class TrackResult:
     duplicate: bool
     cost: Decimal
     quota: QuotaStatus
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    event_id: str
+    user_id: str
+    operation: str
+    occurred_at: datetime
+    quantity: int = 1
+    metadata: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One event of a batch: recorded (`error` empty) or refused, and why."""
+
+    event_id: str
+    duplicate: bool
+    cost: Decimal | None
+    error: str = ""
+    error_field: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,6 +237,39 @@ def track_usage(
         cost=Decimal(response.cost),
         quota=_quota(response.quota),
     )
+
+
+def track_usage_batch(
+    events: list[UsageEvent], *, status: str = "completed", timeout: float = BATCH_DEADLINE
+) -> list[BatchResult]:
+    """Record events and give each the final `status` in one call (at most `MAX_BATCH`). Safe
+    to repeat: each event id is counted once. A refused event comes back with its error, the
+    others are recorded."""
+    request = pb.TrackUsageBatchRequest(
+        events=[
+            pb.TrackUsageRequest(
+                event_id=event.event_id,
+                user_id=event.user_id,
+                operation=event.operation,
+                quantity=event.quantity,
+                occurred_at=_timestamp(event.occurred_at),
+                metadata=dict(event.metadata or {}),
+            )
+            for event in events
+        ],
+        status=status,
+    )
+    response: pb.TrackUsageBatchResponse = _call("TrackUsageBatch", request, timeout)
+    return [
+        BatchResult(
+            event_id=result.event_id,
+            duplicate=result.duplicate,
+            cost=Decimal(result.cost) if result.cost else None,
+            error=result.error,
+            error_field=result.error_field,
+        )
+        for result in response.results
+    ]
 
 
 def complete_usage(

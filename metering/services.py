@@ -58,15 +58,17 @@ class QuotaView:
 
 
 # Every billable request and every order reads the counter and the limit, and every record
-# bumps the counter: these run as two plain statements (the ORM's query building costs ten
-# times the statement itself on this hot path, measured with `make bench-load`).
+# bumps the counter and reads the limit back: these run as two plain statements (the ORM's
+# query building costs ten times the statement itself on this hot path, measured with
+# `make bench-load`).
 _USAGE_SQL = (
     f"SELECT (SELECT used FROM {UsageCounter._meta.db_table} WHERE user_id = %s AND month = %s),"  # noqa: S608  # nosec  # B608: model table names only, values bound
     f" (SELECT monthly_limit FROM {Quota._meta.db_table} WHERE user_id = %s)"
 )
 _COUNTER_ADD_SQL = (
-    f"UPDATE {UsageCounter._meta.db_table} SET used = used + %s"  # noqa: S608  # nosec  # B608: model table name only, values bound
-    " WHERE user_id = %s AND month = %s RETURNING used"
+    f"UPDATE {UsageCounter._meta.db_table} SET used = used + %s"  # noqa: S608  # nosec  # B608: model table names only, values bound
+    " WHERE user_id = %s AND month = %s"
+    f" RETURNING used, (SELECT monthly_limit FROM {Quota._meta.db_table} WHERE user_id = %s)"
 )
 
 
@@ -81,7 +83,11 @@ def _used_and_limit(*, user_id: UUID, month: str) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(_USAGE_SQL, [user, month, user])
         used, limit = cursor.fetchone()
-    return int(used or 0), settings.METERING_DEFAULT_QUOTA if limit is None else int(limit)
+    return int(used or 0), _limit_or_default(limit)
+
+
+def _limit_or_default(limit: int | None) -> int:
+    return settings.METERING_DEFAULT_QUOTA if limit is None else int(limit)
 
 
 def _thresholds() -> QuotaThresholds:
@@ -146,26 +152,31 @@ def usage_record(
     others' records in it: a check made before the work (`quota_ensure_available`) can be
     passed by several requests at once, this one cannot."""
     price = unit_price(operation)
-    # Part of the caller's transaction when there is one (no savepoint of its own to pay for);
-    # a refusal undoes only its own record and leaves the caller's transaction usable (the
-    # caller decides whether its work stays: BillingMiddleware rolls it back).
-    with transaction.atomic(savepoint=within_quota):
-        record = UsageRecord(
-            user_id=user_id,
-            operation=operation,
-            quantity=quantity,
-            unit_price=price,
-            metadata=metadata or {},
-        )
-        rows_insert([record])  # every order and call writes one (trading_demo/prepared.py)
-        month = month_key(record.occurred_at)
-        used = _counter_add(user_id=user_id, month=month, by=quantity)
-        _, limit = _used_and_limit(user_id=user_id, month=month)
+    record = UsageRecord(
+        user_id=user_id,
+        operation=operation,
+        quantity=quantity,
+        unit_price=price,
+        metadata=metadata or {},
+    )
+    month = month_key(record.occurred_at)
+    # Part of the caller's transaction when there is one, without a savepoint of its own. The
+    # counter first: a refusal takes its units back under the row lock the UPDATE holds and
+    # writes nothing else, and is raised outside the block, so the caller's transaction stays
+    # usable (the caller decides whether its work stays: BillingMiddleware rolls it back).
+    refused = None
+    with transaction.atomic(savepoint=False):
+        used, limit = _counter_add(user_id=user_id, month=month, by=quantity)
         if within_quota and used > limit:
-            raise _quota_exceeded(
+            _counter_add(user_id=user_id, month=month, by=-quantity)
+            refused = _quota_exceeded(
                 limit=limit, used=used - quantity, reset_at=month_bounds(record.occurred_at)[1]
             )
-        _thresholds_check(user_id=user_id, used=used, limit=limit, at=record.occurred_at)
+        else:
+            rows_insert([record])  # every order and call writes one (trading_demo/prepared.py)
+            _thresholds_check(user_id=user_id, used=used, limit=limit, at=record.occurred_at)
+    if refused is not None:
+        raise refused
     return record
 
 
@@ -183,20 +194,21 @@ def usage_track(*, user: User, operation: str, quantity: int = 1) -> UsageRecord
     )
 
 
-def _counter_add(*, user_id: UUID, month: str, by: int) -> int:
+def _counter_add(*, user_id: UUID, month: str, by: int) -> tuple[int, int]:
     """Add to the user's counter of the month in one statement (concurrent writers queue on
-    the row); the new total."""
+    the row); the new total and the user's limit."""
+    user = _user_param(user_id)
     with connection.cursor() as cursor:
-        cursor.execute(_COUNTER_ADD_SQL, [by, _user_param(user_id), month])
+        cursor.execute(_COUNTER_ADD_SQL, [by, user, month, user])
         row = cursor.fetchone()
     if row is not None:
-        return int(row[0])
+        return int(row[0]), _limit_or_default(row[1])
     try:
         with transaction.atomic():
             UsageCounter.objects.create(user_id=user_id, month=month, used=by)
-        return by
     except IntegrityError:  # another writer opened the month first
         return _counter_add(user_id=user_id, month=month, by=by)
+    return _used_and_limit(user_id=user_id, month=month)
 
 
 def _thresholds_check(*, user_id: UUID, used: int, limit: int, at: datetime) -> None:
@@ -297,11 +309,12 @@ def usage_deliver_pending(
             status=UsageRecord.Status.PENDING, next_attempt_at__lte=now
         ).order_by("occurred_at")[:batch]
     )
-    delivered: list[UUID] = []
+    if not due:
+        return DeliveryReport(0, 0)
     try:
-        for index, record in enumerate(due):
-            try:
-                client.track_usage(
+        results = client.track_usage_batch(
+            [
+                client.UsageEvent(
                     event_id=str(record.pk),
                     user_id=str(record.user_id),
                     operation=record.operation,
@@ -309,14 +322,25 @@ def usage_deliver_pending(
                     occurred_at=record.occurred_at,
                     metadata={k: str(v) for k, v in record.metadata.items()},
                 )
-                client.complete_usage(event_id=str(record.pk))
-            except client.MeteringUnavailable as exc:
-                _back_off(due[index:], now=now, error=str(exc))
-                return DeliveryReport(len(delivered), len(due) - index, str(exc))
-            delivered.append(record.pk)
-    finally:
-        _mark_delivered(delivered)
-    return DeliveryReport(len(delivered), 0)
+                for record in due
+            ],
+            status="completed",
+        )
+    except client.MeteringUnavailable as exc:
+        _back_off(due, now=now, error=str(exc))
+        return DeliveryReport(0, len(due), str(exc))
+    refused = {result.event_id: result for result in results if result.error}
+    _mark_delivered([record.pk for record in due if str(record.pk) not in refused])
+    if refused:
+        # The service will not take these as they are (an operation it has no price for, say):
+        # they stay pending, backed off, with its reason, for an operator to see.
+        rejected = [record for record in due if str(record.pk) in refused]
+        for record in rejected:
+            logger.warning(
+                "metering refused usage record %s: %s", record.pk, refused[str(record.pk)].error
+            )
+        _back_off(rejected, now=now, error="; ".join(sorted({r.error for r in refused.values()})))
+    return DeliveryReport(len(due) - len(refused), len(refused))
 
 
 def _mark_delivered(record_ids: list[UUID]) -> None:

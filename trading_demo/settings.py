@@ -122,6 +122,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Each server thread keeps its connection: opening one runs the PRAGMAs above.
     DATABASES["default"]["CONN_MAX_AGE"] = None
 else:
+    DATABASES["default"]["ENGINE"] = "trading_demo.postgresql"
     # A bounded pool per process (psycopg's), shared by its threads: processes x DB_POOL_SIZE
     # connections at most, however many requests wait.
     DATABASES["default"]["OPTIONS"] = {

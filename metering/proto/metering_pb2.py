@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0emetering.proto\x12\x0bmetering.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n\x0bQuotaStatus\x12\r\n\x05limit\x18\x01 \x01(\x03\x12\x0c\n\x04used\x18\x02 \x01(\x03\x12\x11\n\tremaining\x18\x03 \x01(\x03\x12\x17\n\x0futilization_pct\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\t\x12,\n\x08reset_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x02\n\x11TrackUsageRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\toperation\x18\x03 \x01(\t\x12\x15\n\x08quantity\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x08metadata\x18\x06 \x03(\x0b\x32,.metering.v1.TrackUsageRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_quantity\"p\n\x12TrackUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x0c\n\x04\x63ost\x18\x03 \x01(\t\x12\'\n\x05quota\x18\x04 \x01(\x0b\x32\x18.metering.v1.QuotaStatus\"8\n\x14\x43ompleteUsageRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\"9\n\x15\x43ompleteUsageResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\"Z\n\x0fGetUsageRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\";\n\x0eOperationUsage\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x0c\n\x04\x63ost\x18\x03 \x01(\t\"7\n\nDailyUsage\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x0c\n\x04\x63ost\x18\x03 \x01(\t\"\xfc\x01\n\x10GetUsageResponse\x12\x0e\n\x06period\x18\x01 \x01(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10total_operations\x18\x04 \x01(\x03\x12\x12\n\ntotal_cost\x18\x05 \x01(\t\x12.\n\tbreakdown\x18\x06 \x03(\x0b\x32\x1b.metering.v1.OperationUsage\x12&\n\x05\x64\x61ily\x18\x07 \x03(\x0b\x32\x17.metering.v1.DailyUsage\"L\n\x11\x43heckQuotaRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"=\n\x12\x43heckQuotaResponse\x12\'\n\x05quota\x18\x01 \x01(\x0b\x32\x18.metering.v1.QuotaStatus\"1\n\x0fSetQuotaRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x03\";\n\x10SetQuotaResponse\x12\'\n\x05quota\x18\x01 \x01(\x0b\x32\x18.metering.v1.QuotaStatus\".\n\x05Price\x12\x11\n\toperation\x18\x01 \x01(\t\x12\x12\n\nunit_price\x18\x02 \x01(\t\"\x12\n\x10GetPricesRequest\"7\n\x11GetPricesResponse\x12\"\n\x06prices\x18\x01 \x03(\x0b\x32\x12.metering.v1.Price\"8\n\x0fSetPriceRequest\x12\x11\n\toperation\x18\x01 \x01(\t\x12\x12\n\nunit_price\x18\x02 \x01(\t\"6\n\x10SetPriceResponse\x12\"\n\x06prices\x18\x01 \x03(\x0b\x32\x12.metering.v1.Price2\xa7\x04\n\x08Metering\x12M\n\nTrackUsage\x12\x1e.metering.v1.TrackUsageRequest\x1a\x1f.metering.v1.TrackUsageResponse\x12V\n\rCompleteUsage\x12!.metering.v1.CompleteUsageRequest\x1a\".metering.v1.CompleteUsageResponse\x12G\n\x08GetUsage\x12\x1c.metering.v1.GetUsageRequest\x1a\x1d.metering.v1.GetUsageResponse\x12M\n\nCheckQuota\x12\x1e.metering.v1.CheckQuotaRequest\x1a\x1f.metering.v1.CheckQuotaResponse\x12G\n\x08SetQuota\x12\x1c.metering.v1.SetQuotaRequest\x1a\x1d.metering.v1.SetQuotaResponse\x12J\n\tGetPrices\x12\x1d.metering.v1.GetPricesRequest\x1a\x1e.metering.v1.GetPricesResponse\x12G\n\x08SetPrice\x12\x1c.metering.v1.SetPriceRequest\x1a\x1d.metering.v1.SetPriceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0emetering.proto\x12\x0bmetering.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n\x0bQuotaStatus\x12\r\n\x05limit\x18\x01 \x01(\x03\x12\x0c\n\x04used\x18\x02 \x01(\x03\x12\x11\n\tremaining\x18\x03 \x01(\x03\x12\x17\n\x0futilization_pct\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\t\x12,\n\x08reset_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x02\n\x11TrackUsageRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\toperation\x18\x03 \x01(\t\x12\x15\n\x08quantity\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x08metadata\x18\x06 \x03(\x0b\x32,.metering.v1.TrackUsageRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_quantity\"p\n\x12TrackUsageResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x0c\n\x04\x63ost\x18\x03 \x01(\t\x12\'\n\x05quota\x18\x04 \x01(\x0b\x32\x18.metering.v1.QuotaStatus\"8\n\x14\x43ompleteUsageRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\"9\n\x15\x43ompleteUsageResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\"X\n\x16TrackUsageBatchRequest\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.metering.v1.TrackUsageRequest\x12\x0e\n\x06status\x18\x02 \x01(\t\"e\n\x0cTrackedEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x0c\n\x04\x63ost\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x65rror_field\x18\x05 \x01(\t\"E\n\x17TrackUsageBatchResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.metering.v1.TrackedEvent\"Z\n\x0fGetUsageRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\";\n\x0eOperationUsage\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x0c\n\x04\x63ost\x18\x03 \x01(\t\"7\n\nDailyUsage\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x0c\n\x04\x63ost\x18\x03 \x01(\t\"\xfc\x01\n\x10GetUsageResponse\x12\x0e\n\x06period\x18\x01 \x01(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10total_operations\x18\x04 \x01(\x03\x12\x12\n\ntotal_cost\x18\x05 \x01(\t\x12.\n\tbreakdown\x18\x06 \x03(\x0b\x32\x1b.metering.v1.OperationUsage\x12&\n\x05\x64\x61ily\x18\x07 \x03(\x0b\x32\x17.metering.v1.DailyUsage\"L\n\x11\x43heckQuotaRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"=\n\x12\x43heckQuotaResponse\x12\'\n\x05quota\x18\x01 \x01(\x0b\x32\x18.metering.v1.QuotaStatus\"1\n\x0fSetQuotaRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x03\";\n\x10SetQuotaResponse\x12\'\n\x05quota\x18\x01 \x01(\x0b\x32\x18.metering.v1.QuotaStatus\".\n\x05Price\x12\x11\n\toperation\x18\x01 \x01(\t\x12\x12\n\nunit_price\x18\x02 \x01(\t\"\x12\n\x10GetPricesRequest\"7\n\x11GetPricesResponse\x12\"\n\x06prices\x18\x01 \x03(\x0b\x32\x12.metering.v1.Price\"8\n\x0fSetPriceRequest\x12\x11\n\toperation\x18\x01 \x01(\t\x12\x12\n\nunit_price\x18\x02 \x01(\t\"6\n\x10SetPriceResponse\x12\"\n\x06prices\x18\x01 \x03(\x0b\x32\x12.metering.v1.Price2\x85\x05\n\x08Metering\x12M\n\nTrackUsage\x12\x1e.metering.v1.TrackUsageRequest\x1a\x1f.metering.v1.TrackUsageResponse\x12V\n\rCompleteUsage\x12!.metering.v1.CompleteUsageRequest\x1a\".metering.v1.CompleteUsageResponse\x12\\\n\x0fTrackUsageBatch\x12#.metering.v1.TrackUsageBatchRequest\x1a$.metering.v1.TrackUsageBatchResponse\x12G\n\x08GetUsage\x12\x1c.metering.v1.GetUsageRequest\x1a\x1d.metering.v1.GetUsageResponse\x12M\n\nCheckQuota\x12\x1e.metering.v1.CheckQuotaRequest\x1a\x1f.metering.v1.CheckQuotaResponse\x12G\n\x08SetQuota\x12\x1c.metering.v1.SetQuotaRequest\x1a\x1d.metering.v1.SetQuotaResponse\x12J\n\tGetPrices\x12\x1d.metering.v1.GetPricesRequest\x1a\x1e.metering.v1.GetPricesResponse\x12G\n\x08SetPrice\x12\x1c.metering.v1.SetPriceRequest\x1a\x1d.metering.v1.SetPriceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,32 +46,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMPLETEUSAGEREQUEST']._serialized_end=658
   _globals['_COMPLETEUSAGERESPONSE']._serialized_start=660
   _globals['_COMPLETEUSAGERESPONSE']._serialized_end=717
-  _globals['_GETUSAGEREQUEST']._serialized_start=719
-  _globals['_GETUSAGEREQUEST']._serialized_end=809
-  _globals['_OPERATIONUSAGE']._serialized_start=811
-  _globals['_OPERATIONUSAGE']._serialized_end=870
-  _globals['_DAILYUSAGE']._serialized_start=872
-  _globals['_DAILYUSAGE']._serialized_end=927
-  _globals['_GETUSAGERESPONSE']._serialized_start=930
-  _globals['_GETUSAGERESPONSE']._serialized_end=1182
-  _globals['_CHECKQUOTAREQUEST']._serialized_start=1184
-  _globals['_CHECKQUOTAREQUEST']._serialized_end=1260
-  _globals['_CHECKQUOTARESPONSE']._serialized_start=1262
-  _globals['_CHECKQUOTARESPONSE']._serialized_end=1323
-  _globals['_SETQUOTAREQUEST']._serialized_start=1325
-  _globals['_SETQUOTAREQUEST']._serialized_end=1374
-  _globals['_SETQUOTARESPONSE']._serialized_start=1376
-  _globals['_SETQUOTARESPONSE']._serialized_end=1435
-  _globals['_PRICE']._serialized_start=1437
-  _globals['_PRICE']._serialized_end=1483
-  _globals['_GETPRICESREQUEST']._serialized_start=1485
-  _globals['_GETPRICESREQUEST']._serialized_end=1503
-  _globals['_GETPRICESRESPONSE']._serialized_start=1505
-  _globals['_GETPRICESRESPONSE']._serialized_end=1560
-  _globals['_SETPRICEREQUEST']._serialized_start=1562
-  _globals['_SETPRICEREQUEST']._serialized_end=1618
-  _globals['_SETPRICERESPONSE']._serialized_start=1620
-  _globals['_SETPRICERESPONSE']._serialized_end=1674
-  _globals['_METERING']._serialized_start=1677
-  _globals['_METERING']._serialized_end=2228
+  _globals['_TRACKUSAGEBATCHREQUEST']._serialized_start=719
+  _globals['_TRACKUSAGEBATCHREQUEST']._serialized_end=807
+  _globals['_TRACKEDEVENT']._serialized_start=809
+  _globals['_TRACKEDEVENT']._serialized_end=910
+  _globals['_TRACKUSAGEBATCHRESPONSE']._serialized_start=912
+  _globals['_TRACKUSAGEBATCHRESPONSE']._serialized_end=981
+  _globals['_GETUSAGEREQUEST']._serialized_start=983
+  _globals['_GETUSAGEREQUEST']._serialized_end=1073
+  _globals['_OPERATIONUSAGE']._serialized_start=1075
+  _globals['_OPERATIONUSAGE']._serialized_end=1134
+  _globals['_DAILYUSAGE']._serialized_start=1136
+  _globals['_DAILYUSAGE']._serialized_end=1191
+  _globals['_GETUSAGERESPONSE']._serialized_start=1194
+  _globals['_GETUSAGERESPONSE']._serialized_end=1446
+  _globals['_CHECKQUOTAREQUEST']._serialized_start=1448
+  _globals['_CHECKQUOTAREQUEST']._serialized_end=1524
+  _globals['_CHECKQUOTARESPONSE']._serialized_start=1526
+  _globals['_CHECKQUOTARESPONSE']._serialized_end=1587
+  _globals['_SETQUOTAREQUEST']._serialized_start=1589
+  _globals['_SETQUOTAREQUEST']._serialized_end=1638
+  _globals['_SETQUOTARESPONSE']._serialized_start=1640
+  _globals['_SETQUOTARESPONSE']._serialized_end=1699
+  _globals['_PRICE']._serialized_start=1701
+  _globals['_PRICE']._serialized_end=1747
+  _globals['_GETPRICESREQUEST']._serialized_start=1749
+  _globals['_GETPRICESREQUEST']._serialized_end=1767
+  _globals['_GETPRICESRESPONSE']._serialized_start=1769
+  _globals['_GETPRICESRESPONSE']._serialized_end=1824
+  _globals['_SETPRICEREQUEST']._serialized_start=1826
+  _globals['_SETPRICEREQUEST']._serialized_end=1882
+  _globals['_SETPRICERESPONSE']._serialized_start=1884
+  _globals['_SETPRICERESPONSE']._serialized_end=1938
+  _globals['_METERING']._serialized_start=1941
+  _globals['_METERING']._serialized_end=2586
 # @@protoc_insertion_point(module_scope)

@@ -76,6 +76,34 @@ class CompleteUsageResponse(_message.Message):
     status: str
     def __init__(self, event_id: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
 
+class TrackUsageBatchRequest(_message.Message):
+    __slots__ = ("events", "status")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[TrackUsageRequest]
+    status: str
+    def __init__(self, events: _Optional[_Iterable[_Union[TrackUsageRequest, _Mapping]]] = ..., status: _Optional[str] = ...) -> None: ...
+
+class TrackedEvent(_message.Message):
+    __slots__ = ("event_id", "duplicate", "cost", "error", "error_field")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    duplicate: bool
+    cost: str
+    error: str
+    error_field: str
+    def __init__(self, event_id: _Optional[str] = ..., duplicate: _Optional[bool] = ..., cost: _Optional[str] = ..., error: _Optional[str] = ..., error_field: _Optional[str] = ...) -> None: ...
+
+class TrackUsageBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[TrackedEvent]
+    def __init__(self, results: _Optional[_Iterable[_Union[TrackedEvent, _Mapping]]] = ...) -> None: ...
+
 class GetUsageRequest(_message.Message):
     __slots__ = ("user_id", "period", "at")
     USER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -31,6 +31,7 @@ from metering.server.store import (
     StatusConflict,
     Store,
     StoreError,
+    UsageEvent,
 )
 
 logger = logging.getLogger("metering.server")
@@ -125,6 +126,34 @@ class MeteringService(metering_pb2_grpc.MeteringServicer):
             duplicate=tracked.duplicate,
             cost=str(tracked.cost),
             quota=_quota(tracked.quota),
+        )
+
+    @_rpc
+    def TrackUsageBatch(
+        self, request: pb.TrackUsageBatchRequest, context: grpc.ServicerContext
+    ) -> pb.TrackUsageBatchResponse:
+        events = [
+            UsageEvent(
+                event_id=event.event_id,
+                user_id=event.user_id,
+                operation=event.operation,
+                quantity=event.quantity if event.HasField("quantity") else 1,
+                occurred_at=_datetime(event, "occurred_at"),
+                metadata=dict(event.metadata),
+            )
+            for event in request.events
+        ]
+        return pb.TrackUsageBatchResponse(
+            results=[
+                pb.TrackedEvent(
+                    event_id=recorded.event_id,
+                    duplicate=recorded.duplicate,
+                    cost="" if recorded.cost is None else str(recorded.cost),
+                    error=recorded.error.message if recorded.error else "",
+                    error_field=recorded.error.field if recorded.error else "",
+                )
+                for recorded in self.store.track_many(events, status=request.status)
+            ]
         )
 
     @_rpc

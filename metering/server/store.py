@@ -36,6 +36,7 @@ MAX_UNIT_PRICE = Decimal(1_000)
 MAX_QUANTITY = 1_000_000
 MAX_ID_LENGTH = 128
 MAX_METADATA_BYTES = 4_096
+MAX_BATCH = 500
 OPERATION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 SCHEMA = """
@@ -109,6 +110,30 @@ class Tracked:
     duplicate: bool
     cost: Decimal
     quota: Quota
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    event_id: str
+    user_id: str
+    operation: str
+    quantity: int = 1
+    # Absent: when the service received it.
+    occurred_at: datetime | None = None
+    metadata: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One event of a batch: recorded (a duplicate is answered with the first delivery's
+    cost), or refused with `error`."""
+
+    event_id: str
+    duplicate: bool = False
+    cost: Decimal | None = None
+    error: StoreError | None = None
+    owner: str = ""
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +222,30 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _checked(event: UsageEvent) -> str:
+    """The checks `track` makes before it writes; the event's metadata as stored."""
+    _require_id(event.event_id, "event_id")
+    _require_id(event.user_id, "user_id")
+    if not 1 <= event.quantity <= MAX_QUANTITY:
+        raise InvalidArgument(f"quantity must be between 1 and {MAX_QUANTITY}", field="quantity")
+    meta = json.dumps(event.metadata or {}, sort_keys=True, separators=(",", ":"))
+    if len(meta.encode()) > MAX_METADATA_BYTES:
+        raise InvalidArgument(
+            f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata"
+        )
+    return meta
+
+
+def _final_status(status: str) -> EventStatus:
+    try:
+        final = EventStatus(status or EventStatus.COMPLETED)
+    except ValueError:
+        final = EventStatus.PENDING
+    if final is EventStatus.PENDING:
+        raise InvalidArgument("status must be 'completed' or 'failed'", field="status")
+    return final
+
+
 class Store(SqliteStore):
     SCHEMA = SCHEMA
 
@@ -231,78 +280,108 @@ class Store(SqliteStore):
         occurred_at: datetime | None = None,
         metadata: dict[str, str] | None = None,
     ) -> Tracked:
-        _require_id(event_id, "event_id")
-        _require_id(user_id, "user_id")
-        if not 1 <= quantity <= MAX_QUANTITY:
-            raise InvalidArgument(
-                f"quantity must be between 1 and {MAX_QUANTITY}", field="quantity"
-            )
-        meta = json.dumps(metadata or {}, sort_keys=True, separators=(",", ":"))
-        if len(meta.encode()) > MAX_METADATA_BYTES:
-            raise InvalidArgument(
-                f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata"
-            )
-        now = self.clock()
-        occurred = occurred_at or now
+        event = UsageEvent(event_id, user_id, operation, quantity, occurred_at, metadata)
+        meta = _checked(event)
         with self._write() as tx:
+            recorded = self._insert(tx, event, meta, now=self.clock(), prices={})
+            assert recorded.occurred_at is not None and recorded.cost is not None
+            quota = self._quota(tx, recorded.owner, recorded.occurred_at)
+        return Tracked(duplicate=recorded.duplicate, cost=recorded.cost, quota=quota)
+
+    def track_many(self, events: list[UsageEvent], *, status: str = "") -> list[Recorded]:
+        """Each event as `track` would, then, with a `status`, as `complete` would: all in one
+        transaction. A refused event carries its error and changed nothing (every check runs
+        before its writes); the others are recorded."""
+        if len(events) > MAX_BATCH:
+            raise InvalidArgument(f"at most {MAX_BATCH} events per batch", field="events")
+        final = _final_status(status) if status else None
+        now = self.clock()
+        prices: dict[str, int] = {}
+        recorded: list[Recorded] = []
+        with self._write() as tx:
+            for event in events:
+                try:
+                    done = self._insert(tx, event, _checked(event), now=now, prices=prices)
+                    if final is not None:
+                        self._finish(tx, event.event_id, final, now=now)
+                except StoreError as exc:
+                    recorded.append(Recorded(event.event_id, error=exc))
+                else:
+                    recorded.append(done)
+        return recorded
+
+    def _insert(
+        self,
+        tx: sqlite3.Connection,
+        event: UsageEvent,
+        meta: str,
+        *,
+        now: datetime,
+        prices: dict[str, int],
+    ) -> Recorded:
+        unit_price = prices.get(event.operation)
+        if unit_price is None:
             row = tx.execute(
-                "SELECT unit_price_micros FROM prices WHERE operation = ?", (operation,)
+                "SELECT unit_price_micros FROM prices WHERE operation = ?", (event.operation,)
             ).fetchone()
             if row is None:
                 known = ", ".join(self._operations(tx))
                 raise InvalidArgument(
-                    f"unknown operation {operation!r}; known operations: {known}",
+                    f"unknown operation {event.operation!r}; known operations: {known}",
                     field="operation",
                 )
-            unit_price = int(row[0])
-            inserted = tx.execute(
-                "INSERT INTO events (event_id, user_id, operation, quantity, unit_price_micros,"
-                " cost_micros, occurred_at, recorded_at, metadata)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                (
-                    event_id,
-                    user_id,
-                    operation,
-                    quantity,
-                    unit_price,
-                    unit_price * quantity,
-                    to_micros(occurred),
-                    to_micros(now),
-                    meta,
-                ),
-            ).rowcount
-            # A repeat is answered with what the first delivery recorded, whatever it carries.
-            owner, cost, occurred_micros = tx.execute(
-                "SELECT user_id, cost_micros, occurred_at FROM events WHERE event_id = ?",
-                (event_id,),
-            ).fetchone()
-            quota = self._quota(tx, owner, from_micros(occurred_micros))
-        return Tracked(duplicate=inserted == 0, cost=usd(cost), quota=quota)
+            unit_price = prices[event.operation] = int(row[0])
+        inserted = tx.execute(
+            "INSERT INTO events (event_id, user_id, operation, quantity, unit_price_micros,"
+            " cost_micros, occurred_at, recorded_at, metadata)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+            (
+                event.event_id,
+                event.user_id,
+                event.operation,
+                event.quantity,
+                unit_price,
+                unit_price * event.quantity,
+                to_micros(event.occurred_at or now),
+                to_micros(now),
+                meta,
+            ),
+        ).rowcount
+        # A repeat is answered with what the first delivery recorded, whatever it carries.
+        owner, cost, occurred_micros = tx.execute(
+            "SELECT user_id, cost_micros, occurred_at FROM events WHERE event_id = ?",
+            (event.event_id,),
+        ).fetchone()
+        return Recorded(
+            event.event_id,
+            duplicate=inserted == 0,
+            cost=usd(cost),
+            owner=owner,
+            occurred_at=from_micros(occurred_micros),
+        )
 
     def complete(self, *, event_id: str, status: str = EventStatus.COMPLETED) -> EventStatus:
         _require_id(event_id, "event_id")
-        try:
-            final = EventStatus(status or EventStatus.COMPLETED)
-        except ValueError:
-            final = EventStatus.PENDING
-        if final is EventStatus.PENDING:
-            raise InvalidArgument("status must be 'completed' or 'failed'", field="status")
+        final = _final_status(status)
         with self._write() as tx:
-            row = tx.execute("SELECT status FROM events WHERE event_id = ?", (event_id,)).fetchone()
-            if row is None:
-                raise EventNotFound(f"no usage event {event_id!r}", field="event_id")
-            current = EventStatus(row[0])
-            if current is final:
-                return final
-            if current is not EventStatus.PENDING:
-                raise StatusConflict(
-                    f"usage event {event_id!r} is already {current}", field="status"
-                )
-            tx.execute(
-                "UPDATE events SET status = ?, completed_at = ? WHERE event_id = ?",
-                (final.value, to_micros(self.clock()), event_id),
-            )
+            self._finish(tx, event_id, final, now=self.clock())
         return final
+
+    def _finish(
+        self, tx: sqlite3.Connection, event_id: str, final: EventStatus, *, now: datetime
+    ) -> None:
+        row = tx.execute("SELECT status FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        if row is None:
+            raise EventNotFound(f"no usage event {event_id!r}", field="event_id")
+        current = EventStatus(row[0])
+        if current is final:
+            return
+        if current is not EventStatus.PENDING:
+            raise StatusConflict(f"usage event {event_id!r} is already {current}", field="status")
+        tx.execute(
+            "UPDATE events SET status = ?, completed_at = ? WHERE event_id = ?",
+            (final.value, to_micros(now), event_id),
+        )
 
     def usage(self, *, user_id: str, period: str, at: datetime | None = None) -> UsageReport:
         _require_id(user_id, "user_id")

@@ -135,6 +135,22 @@ def test_complete_usage(metering):
         client.complete_usage(event_id="never-tracked")
 
 
+def test_a_batch_comes_back_per_event_in_order(metering):
+    events = [
+        client.UsageEvent(event_id=f"b{n}", user_id="42", operation=op, occurred_at=WEDNESDAY)
+        for n, op in enumerate(["trade.execute", "trade.teleport", "api.call"])
+    ]
+    results = client.track_usage_batch(events)
+    assert [(r.event_id, r.cost, r.error_field) for r in results] == [
+        ("b0", Decimal("0.010"), ""),
+        ("b1", None, "operation"),
+        ("b2", Decimal("0.001"), ""),
+    ]
+    assert [r.duplicate for r in client.track_usage_batch(events)] == [True, False, True]
+    with pytest.raises(Conflict):
+        client.complete_usage(event_id="b0", status="failed")  # completed by the batch
+
+
 def test_health_is_serving(metering):
     assert asyncio.run(client.health()) == "SERVING"
 

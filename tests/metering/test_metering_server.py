@@ -295,6 +295,56 @@ def test_complete_usage_is_idempotent_and_unknown_events_are_not_found(stub):
     assert changed.value.code() is grpc.StatusCode.FAILED_PRECONDITION
 
 
+def batch_event(event_id: str, operation: str = "trade.execute", **kw) -> pb.TrackUsageRequest:
+    return pb.TrackUsageRequest(
+        event_id=event_id, user_id="u1", operation=operation, occurred_at=stamp(WEDNESDAY), **kw
+    )
+
+
+def test_a_batch_records_and_completes_each_event_once_and_refuses_only_the_bad_ones(stub):
+    track(stub, "before")
+    stub.CompleteUsage(pb.CompleteUsageRequest(event_id="before", status="failed"), timeout=5)
+    request = pb.TrackUsageBatchRequest(
+        events=[
+            batch_event("b1"),
+            batch_event("b2", "trade.cancel", quantity=3),
+            batch_event("bad", "trade.teleport"),
+            batch_event("before"),  # already failed: it cannot become completed
+            batch_event("b1"),  # the same event twice in one batch counts once
+        ],
+        status="completed",
+    )
+
+    results = stub.TrackUsageBatch(request, timeout=5).results
+    again = stub.TrackUsageBatch(request, timeout=5).results
+
+    assert [(r.event_id, r.duplicate, r.cost, r.error_field) for r in results] == [
+        ("b1", False, "0.010", ""),
+        ("b2", False, "0.003", ""),
+        ("bad", False, "", "operation"),
+        ("before", False, "", "status"),
+        ("b1", True, "0.010", ""),
+    ]
+    assert "unknown operation 'trade.teleport'" in results[2].error
+    assert [r.duplicate for r in again] == [True, True, False, False, True]
+    month = usage(stub, "month")
+    assert breakdown(month) == {"trade.cancel": (3, "0.003"), "trade.execute": (1, "0.010")}
+    # Completed in the same call: completing again is the no-op, failing it a conflict.
+    with pytest.raises(grpc.RpcError) as changed:
+        stub.CompleteUsage(pb.CompleteUsageRequest(event_id="b1", status="failed"), timeout=5)
+    assert changed.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_a_batch_over_the_limit_or_with_a_bad_status_records_nothing(stub):
+    too_many = pb.TrackUsageBatchRequest(events=[batch_event(f"e{n}") for n in range(501)])
+    bad_status = pb.TrackUsageBatchRequest(events=[batch_event("e1")], status="done")
+    for request in (too_many, bad_status):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.TrackUsageBatch(request, timeout=5)
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert usage(stub, "month").total_operations == 0
+
+
 def test_failed_operations_are_not_billed(stub):
     track(stub, "ok")
     track(stub, "broken")

@@ -78,8 +78,8 @@ def test_50_concurrent_orders_on_a_quota_of_30_accept_exactly_30(settings, trade
 @pytest.mark.django_db
 def test_an_order_costs_metering_one_quota_read_one_record_and_one_counter_update(trader, acme):
     """The order path's metering statements stay what they were made for speed: the quota
-    check is one read, the bill one insert and one `UPDATE … RETURNING` (plus the read of the
-    limit for the threshold alerts); billing after the answer adds nothing to it."""
+    check is one read, the bill one insert and one `UPDATE … RETURNING` that reads the limit
+    back too, with no savepoint around them; billing after the answer adds nothing to it."""
     set_quotes(acme, asks=[("100.05", 1_000)])
     api = signed_in(trader)
     api.post("/api/trades", order_body(client_order_id="warm"), format="json")  # counter exists
@@ -90,6 +90,9 @@ def test_an_order_costs_metering_one_quota_read_one_record_and_one_counter_updat
     assert response.status_code == 201
     metering = [q["sql"] for q in queries.captured_queries if "metering_" in q["sql"]]
     kinds = sorted(sql.split()[0].upper() for sql in metering)
-    assert kinds == ["INSERT", "SELECT", "SELECT", "UPDATE"]
+    assert kinds == ["INSERT", "SELECT", "UPDATE"]
     update = next(sql for sql in metering if sql.upper().startswith("UPDATE"))
-    assert "RETURNING" in update.upper()
+    assert "RETURNING" in update.upper() and "monthly_limit" in update
+    # One savepoint: the order's own transaction, nested in the test's (none of the bill's).
+    savepoints = [q for q in queries.captured_queries if q["sql"].upper().startswith("SAVEPOINT")]
+    assert len(savepoints) == 1

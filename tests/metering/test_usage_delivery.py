@@ -49,6 +49,27 @@ def test_500_operations_survive_a_killed_service_exactly_once(metering, trader):
     assert not UsageRecord.objects.exclude(status="delivered").exists()
 
 
+def test_a_record_the_service_refuses_stays_pending_with_its_reason_and_the_rest_go(
+    metering, trader
+):
+    good = [usage_record(user_id=trader.pk, operation="api.call") for _ in range(3)]
+    refused = usage_record(user_id=trader.pk, operation="trade.execute")
+    # An operation the service has no price for (the table was edited by hand, say).
+    UsageRecord.objects.filter(pk=refused.pk).update(operation="trade.teleport")
+
+    report = usage_deliver_pending()
+
+    assert (report.delivered, report.failed, report.error) == (3, 1, "")
+    assert set(UsageRecord.objects.filter(status="delivered").values_list("pk", flat=True)) == {
+        record.pk for record in good
+    }
+    kept = UsageRecord.objects.get(pk=refused.pk)
+    assert kept.status == "pending" and kept.attempts == 1
+    assert "unknown operation 'trade.teleport'" in kept.last_error
+    assert kept.next_attempt_at > timezone.now()
+    assert client.get_usage(user_id=str(trader.pk), period="month").total_operations == 3
+
+
 def test_metering_down_never_blocks_a_trade(metering, client_for, trader, acme):
     metering.kill()
     set_quotes(acme, asks=[("100.00", 10)])

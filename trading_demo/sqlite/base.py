@@ -10,9 +10,8 @@ safety net for writes outside a transaction).
 Two costs of Django's backend are left out of each statement, because they were a fifth of the
 CPU an order spends while it holds the queue (py-spy, `make bench-load`'s soak): the
 placeholder conversion (`%s` to `?`, a regex behind a lazy object) is done once per distinct
-statement, and under `DEBUG=1` (`make run`) statements are not logged into
-`connection.queries` unless something asks for them (Django's `CaptureQueriesContext`, and so
-`assertNumQueries`, sets `force_debug_cursor`).
+statement, and under `DEBUG=1` (`make run`) statements are logged only on request
+(trading_demo/dblog.py).
 """
 
 from __future__ import annotations
@@ -22,6 +21,8 @@ import os
 from typing import Any
 
 from django.db.backends.sqlite3 import base
+
+from trading_demo.dblog import QueriesLoggedOnRequest
 
 CONVERTED_KEPT = 4096
 _converted: dict[str, str] = {}
@@ -40,16 +41,12 @@ class CursorWrapper(base.SQLiteCursorWrapper):
         return converted
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(QueriesLoggedOnRequest, base.DatabaseWrapper):
     _queue_fd: int | None = None
     _queue_held = False
 
     def create_cursor(self, name: str | None = None) -> Any:
         return self.connection.cursor(factory=CursorWrapper)
-
-    @property
-    def queries_logged(self) -> bool:
-        return bool(self.force_debug_cursor)
 
     def _queue_path(self) -> str | None:
         name = str(self.settings_dict["NAME"])
