@@ -105,6 +105,17 @@ def _prices(prices: dict[str, Any]) -> list[pb.Price]:
     return [pb.Price(operation=op, unit_price=str(price)) for op, price in prices.items()]
 
 
+def _usage_event(request: pb.TrackUsageRequest) -> UsageEvent:
+    return UsageEvent(
+        event_id=request.event_id,
+        user_id=request.user_id,
+        operation=request.operation,
+        quantity=request.quantity if request.HasField("quantity") else 1,
+        occurred_at=_datetime(request, "occurred_at"),
+        metadata=dict(request.metadata),
+    )
+
+
 class MeteringService(metering_pb2_grpc.MeteringServicer):
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -113,13 +124,14 @@ class MeteringService(metering_pb2_grpc.MeteringServicer):
     def TrackUsage(
         self, request: pb.TrackUsageRequest, context: grpc.ServicerContext
     ) -> pb.TrackUsageResponse:
+        event = _usage_event(request)
         tracked = self.store.track(
-            event_id=request.event_id,
-            user_id=request.user_id,
-            operation=request.operation,
-            quantity=request.quantity if request.HasField("quantity") else 1,
-            occurred_at=_datetime(request, "occurred_at"),
-            metadata=dict(request.metadata),
+            event_id=event.event_id,
+            user_id=event.user_id,
+            operation=event.operation,
+            quantity=event.quantity,
+            occurred_at=event.occurred_at,
+            metadata=event.metadata,
         )
         return pb.TrackUsageResponse(
             accepted=True,
@@ -132,17 +144,7 @@ class MeteringService(metering_pb2_grpc.MeteringServicer):
     def TrackUsageBatch(
         self, request: pb.TrackUsageBatchRequest, context: grpc.ServicerContext
     ) -> pb.TrackUsageBatchResponse:
-        events = [
-            UsageEvent(
-                event_id=event.event_id,
-                user_id=event.user_id,
-                operation=event.operation,
-                quantity=event.quantity if event.HasField("quantity") else 1,
-                occurred_at=_datetime(event, "occurred_at"),
-                metadata=dict(event.metadata),
-            )
-            for event in request.events
-        ]
+        events = [_usage_event(event) for event in request.events]
         return pb.TrackUsageBatchResponse(
             results=[
                 pb.TrackedEvent(
