@@ -307,7 +307,7 @@ def usage_deliver_pending(
     due = list(
         UsageRecord.objects.filter(
             status=UsageRecord.Status.PENDING, next_attempt_at__lte=now
-        ).order_by("occurred_at")[:batch]
+        ).order_by("occurred_at")[: min(batch, client.MAX_BATCH)]
     )
     if not due:
         return DeliveryReport(0, 0)
