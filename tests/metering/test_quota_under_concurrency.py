@@ -94,5 +94,9 @@ def test_an_order_costs_metering_one_quota_read_one_record_and_one_counter_updat
     update = next(sql for sql in metering if sql.upper().startswith("UPDATE"))
     assert "RETURNING" in update.upper() and "monthly_limit" in update
     # One savepoint: the order's own transaction, nested in the test's (none of the bill's).
-    savepoints = [q for q in queries.captured_queries if q["sql"].upper().startswith("SAVEPOINT")]
+    statements = [q["sql"] for q in queries.captured_queries]
+    savepoints = [i for i, sql in enumerate(statements) if sql.upper().startswith("SAVEPOINT")]
     assert len(savepoints) == 1
+    # The quota is read before that transaction takes its lock, not while every writer waits.
+    quota_read = next(i for i, sql in enumerate(statements) if sql in metering and "SELECT" in sql)
+    assert quota_read < savepoints[0]

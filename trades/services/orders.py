@@ -3,16 +3,18 @@ workflow drives orders through.
 
 Placing an order, in one direction:
 1. The same client_order_id returns the original order.
-2. Without any lock: the pre-trade checks on what the account shows now, then the risk score
-   from the oversight service (and, for HIGH, the approval request registered there). No
-   remote call ever runs while a write lock is held.
+2. Without any lock: the quota, the pre-trade checks on what the account shows now, then the
+   risk score from the oversight service (and, for HIGH, the approval request registered
+   there). No remote call ever runs while a write lock is held. The quota is read here, once:
+   the bill of the order's first fill counts it exactly under the lock (`usage_record`'s
+   `within_quota`), so a read under the lock would only repeat it while every writer waits.
 3. One short transaction that locks the symbol (PostgreSQL: `SELECT … FOR UPDATE`, serialising
    matching per symbol; SQLite: the IMMEDIATE transaction holds the write lock), then the
    account. It re-verifies exactly the figures that were scored (cash, reserved cash, the
    position and its reservations). If one moved, the service's rules score the order again on
    the spot (`risk.verdict_holds`); only if that changes the score or level does it roll back
-   and run step 2 again. Then the quota, the checks at the current price, the reservation,
-   and matching.
+   and run step 2 again. Then the checks at the current price, the reservation, and
+   matching. Whatever can be worked out before the lock (the request's fingerprint) is.
 Events go out only after commit.
 """
 
@@ -225,6 +227,8 @@ def _order_place(
     *, user: User, request: OrderRequest, deadline: float, replacing: Replacing | None
 ) -> SubmitResult:
     order_id = uuid7()
+    quota_ensure_available(user_id=user.pk)
+    fingerprint = request.fingerprint()
     account = account_ensure(user=user)
     for attempt in range(SCORE_ATTEMPTS):
         symbol = symbol_of(request.symbol)
@@ -280,6 +284,7 @@ def _order_place(
                     _order_commit,
                     user=user,
                     request=request,
+                    fingerprint=fingerprint,
                     order_id=order_id,
                     holdings=holdings,
                     facts=facts,
@@ -367,6 +372,7 @@ def _order_commit(
     *,
     user: User,
     request: OrderRequest,
+    fingerprint: str,
     order_id: UUID,
     holdings: Holdings,
     facts: dict[str, Any],
@@ -396,14 +402,13 @@ def _order_commit(
         known_rules=known_rules,
     ):
         raise _HoldingsMoved
-    quota_ensure_available(user_id=user.pk)
     worst_price = order_check(request=request, symbol=symbol, account=account, position=position)
     order = Order(
         id=order_id,
         user=user,
         symbol=symbol,
         client_order_id=request.client_order_id,
-        request_fingerprint=request.fingerprint(),
+        request_fingerprint=fingerprint,
         side=request.side,
         order_type=request.order_type,
         time_in_force=request.time_in_force,
