@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Count, F, QuerySet, Sum
@@ -78,21 +79,27 @@ class AccountSummary:
 
 
 # Read on every order and after every fill (trading_demo/prepared.py says why it is compiled once).
-_POSITIONS_VALUE = PreparedQuery(
-    lambda account_id: (
+def positions_value_query(account_id: UUID | str) -> QuerySet[Any, Any]:
+    """One row, one column: what the account's open positions are worth at the last prices
+    (no row when it holds nothing; `positions_value` turns either into money)."""
+    return (
         Position.objects.filter(account_id=account_id, quantity__gt=0)
         .values("account_id")
         .annotate(total=Sum(F("quantity") * F("symbol__last_price")))
         .values_list("total")
         .order_by()
-    ),
-    account_id=UUID,
-)
+    )
+
+
+_POSITIONS_VALUE = PreparedQuery(positions_value_query, account_id=UUID)
+
+
+def positions_value(total: Decimal | None) -> Decimal:
+    return Decimal(total or 0).quantize(CENT)
 
 
 def positions_value_of(*, account_id: UUID | str) -> Decimal:
-    value = _POSITIONS_VALUE.scalar(account_id=account_id)
-    return Decimal(value or 0).quantize(CENT)
+    return positions_value(_POSITIONS_VALUE.scalar(account_id=account_id))
 
 
 def positions_values_by_account() -> dict[object, Decimal]:
