@@ -190,29 +190,76 @@ def rows_update(
     if not rows:
         return
     connection = connections[using]
-    meta = rows[0]._meta
-    quote = connection.ops.quote_name
-    columns: list[models.Field[Any, Any]] = []
-    for name in fields:
-        field = meta.get_field(name)
-        assert isinstance(field, models.Field) and field.concrete
-        columns.append(field)
-    pk = meta.pk
-    assert pk is not None
+    sql, columns, pk = _update_plan(using, type(rows[0]), tuple(fields))
     params = [
         [field.get_db_prep_save(getattr(row, field.attname), connection) for field in columns]
         + [pk.get_db_prep_value(row.pk, connection)]
         for row in rows
     ]
-    table, key = quote(meta.db_table), quote(_column(pk))
-    assignments = ", ".join(f"{quote(_column(field))} = %s" for field in columns)
-    # Table and column names come from the model's metadata, quoted; values are parameters.
-    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608  # nosec
     with connection.cursor() as cursor:
         if len(params) == 1:
             cursor.execute(sql, params[0])
         else:
             cursor.executemany(sql, params)
+
+
+# The statements of `rows_update` and `rows_insert`, by database, model and fields (or row
+# count): building one cost as much CPU as running it, most of it under the write lock.
+PLANS_KEPT = 1024
+KEPT_ROWS = 16
+_plans: dict[tuple[Any, ...], Any] = {}
+
+
+def _kept[T](key: tuple[Any, ...], build: Callable[[], T]) -> T:
+    plan: T | None = _plans.get(key)
+    if plan is None:
+        plan = build()
+        if len(_plans) >= PLANS_KEPT:
+            _plans.clear()
+        _plans[key] = plan
+    return plan
+
+
+type UpdatePlan = tuple[str, list[models.Field[Any, Any]], models.Field[Any, Any]]
+
+
+def _update_plan(using: str, model: type[models.Model], fields: tuple[str, ...]) -> UpdatePlan:
+    def build() -> UpdatePlan:
+        meta = model._meta
+        quote = connections[using].ops.quote_name
+        columns: list[models.Field[Any, Any]] = []
+        for name in fields:
+            field = meta.get_field(name)
+            assert isinstance(field, models.Field) and field.concrete
+            columns.append(field)
+        pk = meta.pk
+        assert pk is not None
+        table, key = quote(meta.db_table), quote(_column(pk))
+        assignments = ", ".join(f"{quote(_column(field))} = %s" for field in columns)
+        # Table and column names come from the model's metadata, quoted; values are parameters.
+        sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608  # nosec
+        return sql, columns, pk
+
+    return _kept(("update", using, model, fields), build)
+
+
+type InsertPlan = tuple[str, list[models.Field[Any, Any]]]
+
+
+def _insert_plan(using: str, model: type[models.Model], count: int) -> InsertPlan:
+    def build() -> InsertPlan:
+        meta = model._meta
+        quote = connections[using].ops.quote_name
+        fields = [f for f in meta.concrete_fields if not isinstance(f, models.AutoField)]
+        columns = ", ".join(quote(_column(field)) for field in fields)
+        placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        values = ", ".join([placeholders] * count)
+        # Table and column names come from the model's metadata, quoted; values are parameters.
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608  # nosec
+        return sql, fields
+
+    # Small batches are the order path's; a large one is rare and its statement large.
+    return _kept(("insert", using, model, count), build) if count <= KEPT_ROWS else build()
 
 
 def rows_insert(rows: Iterable[models.Model], using: str = "default") -> None:
@@ -223,20 +270,14 @@ def rows_insert(rows: Iterable[models.Model], using: str = "default") -> None:
     if not batch:
         return
     connection = connections[using]
-    meta = batch[0]._meta
-    quote = connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if not isinstance(field, models.AutoField)]
-    keyed = meta.auto_field is None
+    model = type(batch[0])
+    keyed = model._meta.auto_field is None
     assert not keyed or all(row.pk is not None for row in batch), "rows_insert needs keys set"
-    columns = ", ".join(quote(_column(field)) for field in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql, fields = _insert_plan(using, model, len(batch))
     params: list[Any] = []
     for row in batch:
         for field in fields:
             params.append(field.get_db_prep_save(field.pre_save(row, True), connection))
-    values = ", ".join([placeholders] * len(batch))
-    # Table and column names come from the model's metadata, quoted; values are parameters.
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608  # nosec
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
     if keyed:
