@@ -534,6 +534,7 @@ class ReferenceServer:
     """bench/reference under gunicorn with 2 sync workers, SQLite in its own temp dir."""
 
     WORKERS = 2
+    PORT_ATTEMPTS = 3
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -562,6 +563,21 @@ class ReferenceServer:
             check=True,
             capture_output=True,
         )
+        # The port was free when it was picked; the stack started since may have taken it
+        # (a child's server, or an outgoing connection's local port): then take another.
+        for _ in range(self.PORT_ATTEMPTS):
+            if self._serve(env):
+                return
+            if "Address already in use" not in self._log_text():
+                break
+            self.port = free_port()
+            self.base_url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"the reference server did not start:\n{self._log_text()}")
+
+    def _serve(self, env: dict[str, str]) -> bool:
+        """Start gunicorn on self.port; True once it answers, False when it gave up."""
+        if self._log is not None:
+            self._log.close()
         self._log = (self.data_dir / "gunicorn.log").open("wb")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
@@ -588,11 +604,14 @@ class ReferenceServer:
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 if requests.get(f"{self.base_url}/ping", timeout=2).status_code == 200:
-                    return
+                    return True
             except requests.RequestException:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"the reference server did not start:\n{self._log_text()}")
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        return False
 
     def _log_text(self) -> str:
         return (self.data_dir / "gunicorn.log").read_text(errors="replace")[-3000:]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -16,9 +17,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 
 from bench.load import Target, wrk
-from bench.stack import Proc, cpu_delta, group_of_argv, kill_leftovers, process_tree, read_proc
+from bench.stack import (
+    Proc,
+    ReferenceServer,
+    cpu_delta,
+    group_of_argv,
+    kill_leftovers,
+    process_tree,
+    read_proc,
+)
 
 needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 
@@ -164,3 +174,17 @@ def _proc(pid: int, cpu: float, *, ppid: int = 1, children: float = 0.0) -> Proc
 )
 def test_children_are_recognised_by_their_argv(argv: tuple[str, ...], group: str) -> None:
     assert group_of_argv(argv) == group
+
+
+def test_the_reference_takes_another_port_when_its_own_was_taken(tmp_path: Path) -> None:
+    reference = ReferenceServer(tmp_path / "reference")
+    with socket.socket() as squatter:  # what a child of the stack may have done meanwhile
+        squatter.bind(("127.0.0.1", reference.port))
+        squatter.listen()
+        taken = reference.port
+        try:
+            reference.start()
+            assert reference.port != taken
+            assert requests.get(f"{reference.base_url}/ping", timeout=5).status_code == 200
+        finally:
+            reference.stop()
