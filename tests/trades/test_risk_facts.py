@@ -20,6 +20,10 @@ D = Decimal
 def facts_for(user, symbol, side: str) -> dict:
     account = account_ensure(user=user)
     holdings = Holdings.of(account, position_of(account_id=account.pk, symbol_id=symbol.pk))
+    return facts_of(user, symbol, side, account=account, holdings=holdings)
+
+
+def facts_of(user, symbol, side: str, *, account, holdings) -> dict:
     return risk_facts(
         order_id="facts-test",
         user_id=user.pk,
@@ -71,17 +75,6 @@ def test_the_facts_are_one_statement(trader, acme):
     risk.typical_volume(symbol=acme)
 
     with CaptureQueriesContext(connection) as queries:
-        risk_facts(
-            order_id="one-statement",
-            user_id=trader.pk,
-            symbol=acme,
-            side=Side.BUY,
-            order_type="MARKET",
-            quantity=5,
-            price=None,
-            stop_price=None,
-            account=account,
-            holdings=holdings,
-        )
+        facts_of(trader, acme, Side.BUY, account=account, holdings=holdings)
 
     assert len(queries.captured_queries) == 1

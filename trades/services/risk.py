@@ -40,6 +40,11 @@ RULES_TTL_SECONDS = 2.0
 _INPUT_FIELDS = frozenset(field.name for field in fields(rules.RiskInputs))
 
 
+def _total(rows: QuerySet[Any], total: Any, *, by: str = "symbol_id") -> QuerySet[Any, Any]:
+    """One row, one column: `total` over `rows` (which share one `by`; no row when none)."""
+    return rows.values(by).annotate(total=total).values_list("total").order_by()
+
+
 def _facts_query(side: str) -> PreparedQuery:
     """What the order book and the trader's account add to an order's facts, in one statement
     (four before: a statement costs more to run through the driver than these sums do):
@@ -49,26 +54,13 @@ def _facts_query(side: str) -> PreparedQuery:
     def build(
         symbol_id: str, user_id: UUID, account_id: UUID, since: datetime
     ) -> QuerySet[Any, Any]:
-        quoted = (
-            Quote.objects.filter(symbol_id=symbol_id, side=side)
-            .values("symbol_id")
-            .annotate(total=Sum("quantity"))
-            .values_list("total")
-            .order_by()
+        quoted = _total(Quote.objects.filter(symbol_id=symbol_id, side=side), Sum("quantity"))
+        resting = _total(
+            Order.objects.filter(resting_filter(), symbol_id=symbol_id, side=side),
+            Sum(F("quantity") - F("filled_quantity")),
         )
-        resting = (
-            Order.objects.filter(resting_filter(), symbol_id=symbol_id, side=side)
-            .values("symbol_id")
-            .annotate(total=Sum(F("quantity") - F("filled_quantity")))
-            .values_list("total")
-            .order_by()
-        )
-        recent = (
-            Order.objects.filter(user_id=user_id, created_at__gte=since)
-            .values("user_id")
-            .annotate(count=Count("id"))
-            .values_list("count")
-            .order_by()
+        recent = _total(
+            Order.objects.filter(user_id=user_id, created_at__gte=since), Count("id"), by="user_id"
         )
         positions = positions_value_query(account_id)
         return (
