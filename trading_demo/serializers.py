@@ -10,7 +10,7 @@ holds is bound to this instance and reads this instance's context.
 
 Writing an answer goes the same way. DRF's `to_representation` asks for `self.fields` (every
 field copied and bound) for each instance it writes, and an order's answer writes one order and
-each of its fills: a tenth of an order's CPU (py-spy at 32 connections). A serializer of plain
+each of its fills: a tenth of an order's py-spy samples at 32 connections. A serializer of plain
 fields (no nested serializer, no relation) keeps the readable fields of its first instance and
 writes every later instance with them: these fields read only the value they are given (a
 `DateTimeField` reads the time zone in effect at the call), and a `SerializerMethodField` is
