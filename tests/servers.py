@@ -28,6 +28,23 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> bool:
     return False
 
 
+def freeze(pid: int) -> None:
+    """SIGSTOP a process and return once every thread of it has stopped: the kernel delivers the
+    signal on its own time, and a request sent at once could still be answered."""
+    os.kill(pid, signal.SIGSTOP)
+    assert wait_for(lambda: _stopped(pid), timeout=10), f"process {pid} did not stop"
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        states = [(task / "stat").read_text().rpartition(")")[2].split()[0] for task in tasks]
+    except OSError:  # no /proc here: give the signal a moment instead
+        time.sleep(0.2)
+        return True
+    return all(state in ("T", "t") for state in states)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

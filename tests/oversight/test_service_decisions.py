@@ -28,6 +28,7 @@ from oversight.proto import oversight_pb2_grpc as pb_grpc
 from oversight.services.decisions import approval_decide, approvals_sync_decided
 from portfolio.models import Account, Position
 from tests.oversight.flow import place_high
+from tests.servers import freeze
 from tests.trades.conftest import order_body, set_quotes
 from trades.models import Execution, Order, OrderStatus
 from trading_demo.asgi import application
@@ -211,7 +212,7 @@ def test_a_decision_waiting_on_the_service_holds_no_lock(
 
     process = oversight_settings.process
     assert process is not None
-    os.kill(process.pid, signal.SIGSTOP)
+    freeze(process.pid)
     try:
         decider = threading.Thread(target=decide)
         decider.start()

@@ -22,6 +22,7 @@ from conftest import jwt_for
 from oversight import client as oversight
 from portfolio.selectors import ledger_check
 from tests.factories import UserFactory
+from tests.servers import freeze
 from tests.threads import at_once
 from tests.trades.conftest import make_symbol, order_body, set_quotes
 from trades.models import Order
@@ -95,7 +96,7 @@ def test_a_frozen_oversight_service_delays_only_orders(oversight_settings, trade
         )
         results[name] = (response.status_code, time.monotonic() - started)
 
-    os.kill(process.pid, signal.SIGSTOP)
+    freeze(process.pid)
     try:
         waiting = [threading.Thread(target=place, args=(f"frozen-{n}",)) for n in range(2)]
         for thread in waiting:
@@ -152,7 +153,7 @@ def test_a_replace_waiting_for_a_frozen_oversight_holds_no_lock(
         )
         replaced.append(response.status_code)
 
-    os.kill(process.pid, signal.SIGSTOP)
+    freeze(process.pid)
     try:
         waiting = threading.Thread(target=replace)
         waiting.start()

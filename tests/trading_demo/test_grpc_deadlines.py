@@ -23,6 +23,7 @@ from metering import client as metering_client
 from metering.proto import metering_pb2_grpc
 from oversight import client as oversight_client
 from oversight.proto import oversight_pb2_grpc
+from tests.servers import freeze
 
 # What a deadline may overrun by on a loaded 2-core machine (thread wake-ups, the channel's
 # own bookkeeping): less than the extra attempts a per-attempt deadline would add.
@@ -32,7 +33,7 @@ OVERRUN_SECONDS = 1.0
 @contextmanager
 def frozen(process: Popen | None) -> Iterator[None]:
     assert process is not None
-    os.kill(process.pid, signal.SIGSTOP)
+    freeze(process.pid)
     try:
         yield
     finally:
