@@ -78,7 +78,6 @@ class AccountSummary:
     positions: list[PositionView] = field(default_factory=list)
 
 
-# Read on every order and after every fill (trading_demo/prepared.py says why it is compiled once).
 def positions_value_query(account_id: UUID | str) -> QuerySet[Any, Any]:
     """One row, one column: what the account's open positions are worth at the last prices
     (no row when it holds nothing; `positions_value` turns either into money)."""
@@ -91,6 +90,7 @@ def positions_value_query(account_id: UUID | str) -> QuerySet[Any, Any]:
     )
 
 
+# Read on every order and after every fill (trading_demo/prepared.py says why it is compiled once).
 _POSITIONS_VALUE = PreparedQuery(positions_value_query, account_id=UUID)
 
 
