@@ -25,6 +25,7 @@ if DATABASES["default"]["ENGINE"] == "trading_demo.sqlite":  # noqa: F405
     }
 
 # Tests open and close connections from many short threads and drop the database at the end:
-# a pool's idle connections would keep it open. The pool is for the servers.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
-    DATABASES["default"]["OPTIONS"] = {}  # noqa: F405
+# a pool's idle connections would keep it open. The pool is for the servers; the rest of the
+# options (server-side binding, prepared statements) stay, so tests run the servers' SQL.
+if DATABASES["default"]["ENGINE"] == "trading_demo.postgresql":  # noqa: F405
+    DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405

@@ -125,12 +125,19 @@ else:
     DATABASES["default"]["ENGINE"] = "trading_demo.postgresql"
     # A bounded pool per process (psycopg's), shared by its threads: processes x DB_POOL_SIZE
     # connections at most, however many requests wait.
+    # Parameters are bound by the server, not quoted into the SQL by psycopg, so each pooled
+    # connection prepares a statement it has run twice and runs it from then on without
+    # parsing and planning it again (Django turns both off by default, for poolers in
+    # transaction mode, which we do not use). Measured with bench.load's order row: 36 -> 51
+    # orders/s at one connection, PostgreSQL's CPU per order 7.7 -> 4.4 ms.
     DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": True,
+        "prepare_threshold": 2,
         "pool": {
             "min_size": 1,
             "max_size": env.int("DB_POOL_SIZE", default=8),
             "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
-        }
+        },
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -43,7 +43,24 @@ api_patterns = [
     re_path(r"^[\s\S]*$", api.ApiNotFound.as_view(), name="api-not-found"),
 ]
 
+# The APIs first: Django tries the patterns in order, and API clients send most requests (every
+# page pattern tried before `api/` was one more regex match per API call).
 urlpatterns = [
+    path("api/", include(api_patterns)),
+    # Alpaca's Trading API and market-data routes (trading_demo/alpaca/).
+    path(
+        "v2/",
+        include(
+            (
+                [
+                    *alpaca_urls.urlpatterns,
+                    *alpaca_urls.docs_urlpatterns,
+                    *alpaca_urls.fallback_urlpatterns,
+                ],
+                "alpaca",
+            )
+        ),
+    ),
     path("", trades_views.dashboard, name="dashboard"),
     *trades_urls.page_urlpatterns,
     path("portfolio/", portfolio_views.portfolio, name="portfolio"),
@@ -87,19 +104,4 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
-    path("api/", include(api_patterns)),
-    # Alpaca's Trading API and market-data routes (trading_demo/alpaca/).
-    path(
-        "v2/",
-        include(
-            (
-                [
-                    *alpaca_urls.urlpatterns,
-                    *alpaca_urls.docs_urlpatterns,
-                    *alpaca_urls.fallback_urlpatterns,
-                ],
-                "alpaca",
-            )
-        ),
-    ),
 ]
