@@ -34,3 +34,46 @@ def test_a_statement_run_again_is_prepared_on_the_server():
     assert len(new) == 1
     # Bound by the server: the statement holds a placeholder, not the quoted value.
     assert "$1" in new[0] and "ACME" not in new[0]
+
+
+def test_pipelined_writes_are_read_back_and_a_save_still_updates():
+    from django.db import transaction
+
+    from trades.models import Symbol
+    from trading_demo.prepared import pipelined, row_update
+
+    symbol = make_symbol()
+    with transaction.atomic(), pipelined():
+        assert connection.connection._pipeline is not None
+        symbol.name = "Pipelined Corp"
+        row_update(symbol, ["name"])  # sent, its answer not waited for
+        assert Symbol.objects.get(pk="ACME").name == "Pipelined Corp"  # a read collects it
+        symbol.name = "Saved Corp"
+        symbol.save()  # the ORM reads the UPDATE's row count: it must not INSERT instead
+    assert Symbol.objects.filter(pk="ACME").count() == 1
+    assert Symbol.objects.get(pk="ACME").name == "Saved Corp"
+
+
+def test_an_order_is_written_in_one_pipeline(trader):
+    from tests.trades.conftest import set_quotes
+    from trades.services import orders
+    from trades.services.orders import OrderRequest, order_submit
+
+    seen = []
+    original = orders.order_work
+
+    def spy(**kwargs):
+        seen.append(connection.connection._pipeline is not None)
+        return original(**kwargs)
+
+    symbol = make_symbol()
+    set_quotes(symbol, bids=[("99.95", 1000)], asks=[("100.05", 1000)])
+    orders.order_work = spy
+    try:
+        result = order_submit(
+            user=trader, request=OrderRequest("ACME", "BUY", "MARKET", 3, "IOC", "pipe-1")
+        )
+    finally:
+        orders.order_work = original
+    assert seen == [True]
+    assert result.order.filled_quantity == 3

@@ -80,7 +80,7 @@ from trading_demo.errors import (
 )
 from trading_demo.ids import uuid7
 from trading_demo.models import Severity, User
-from trading_demo.prepared import PreparedQuery
+from trading_demo.prepared import PreparedQuery, pipelined
 from trading_demo.realtime import publish_throttled
 
 # A verdict changes only when the moved figures cross one of the rules' bands, and there are few
@@ -368,6 +368,7 @@ def _check_buying_power(account: Account, needed: Decimal) -> None:
 
 
 @transaction.atomic
+@pipelined()
 def _order_commit(
     *,
     user: User,
