@@ -297,9 +297,9 @@ def pipelined(using: str = "default") -> Iterator[None]:
     under the symbol's row lock made some twenty round trips, each one a wait for the database
     and then for this process's interpreter lock while every other order of the symbol waited;
     about half of them are writes whose answers nobody reads. A failed write is raised at the
-    next collection point (as Django's error: the transaction rolls back as before). Callers
-    must not read `cursor.rowcount` of a pipelined statement: ask with RETURNING instead.
-    Elsewhere (SQLite answers in-process) the block runs as it is."""
+    next collection point (as Django's error: the transaction rolls back as before). Reading a
+    statement's row count collects the answers first (`trading_demo/postgresql`). Elsewhere
+    (SQLite answers in-process) the block runs as it is."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         yield

@@ -128,8 +128,8 @@ else:
     # Parameters are bound by the server, not quoted into the SQL by psycopg, so each pooled
     # connection prepares a statement it has run twice and runs it from then on without
     # parsing and planning it again (Django turns both off by default, for poolers in
-    # transaction mode, which we do not use). Measured with bench.load's order row: 36 -> 51
-    # orders/s at one connection, PostgreSQL's CPU per order 7.7 -> 4.4 ms.
+    # transaction mode, which we do not use). Measured in alternating 10 s rows of the benchmark's
+    # orders: 36 -> 51 orders/s at one connection, PostgreSQL's CPU per order 7.7 -> 4.4 ms.
     DATABASES["default"]["OPTIONS"] = {
         "server_side_binding": True,
         "prepare_threshold": 2,
