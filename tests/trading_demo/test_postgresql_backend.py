@@ -1,14 +1,19 @@
 """PostgreSQL binds parameters on the server and keeps a pooled connection's repeated statements
 prepared (trading_demo/settings.py): the order path runs the same two dozen statements for
-every order, and parsing and planning each again cost most of PostgreSQL's CPU per order."""
+every order, and parsing and planning each again cost most of PostgreSQL's CPU per order. An
+order's locked transaction is pipelined (trading_demo.prepared.pipelined)."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from tests.trades.conftest import make_symbol
+from tests.trades.conftest import make_symbol, set_quotes
+from trades.models import Symbol
+from trades.services import orders
 from trades.services.matching import symbol_of
+from trades.services.orders import OrderRequest, order_submit
+from trading_demo.prepared import pipelined, row_update
 
 pytestmark = [
     pytest.mark.django_db,
@@ -37,11 +42,6 @@ def test_a_statement_run_again_is_prepared_on_the_server():
 
 
 def test_pipelined_writes_are_read_back_and_a_save_still_updates():
-    from django.db import transaction
-
-    from trades.models import Symbol
-    from trading_demo.prepared import pipelined, row_update
-
     symbol = make_symbol()
     with transaction.atomic(), pipelined():
         assert connection.connection._pipeline is not None
@@ -54,11 +54,7 @@ def test_pipelined_writes_are_read_back_and_a_save_still_updates():
     assert Symbol.objects.get(pk="ACME").name == "Saved Corp"
 
 
-def test_an_order_is_written_in_one_pipeline(trader):
-    from tests.trades.conftest import set_quotes
-    from trades.services import orders
-    from trades.services.orders import OrderRequest, order_submit
-
+def test_an_order_is_written_in_one_pipeline(trader, monkeypatch):
     seen = []
     original = orders.order_work
 
@@ -68,12 +64,9 @@ def test_an_order_is_written_in_one_pipeline(trader):
 
     symbol = make_symbol()
     set_quotes(symbol, bids=[("99.95", 1000)], asks=[("100.05", 1000)])
-    orders.order_work = spy
-    try:
-        result = order_submit(
-            user=trader, request=OrderRequest("ACME", "BUY", "MARKET", 3, "IOC", "pipe-1")
-        )
-    finally:
-        orders.order_work = original
+    monkeypatch.setattr(orders, "order_work", spy)
+    result = order_submit(
+        user=trader, request=OrderRequest("ACME", "BUY", "MARKET", 3, "IOC", "pipe-1")
+    )
     assert seen == [True]
     assert result.order.filled_quantity == 3
