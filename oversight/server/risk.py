@@ -20,6 +20,10 @@ from enum import StrEnum
 from typing import Any
 
 MAX_SCORE = 100
+# The order path counts the trader's recent orders only this far (counting every one of a
+# script's thousands a minute cost the web more CPU than the rest of the facts, growing with
+# each order): the rule's threshold stays below it, so its verdict is exact.
+RECENT_ORDERS_COUNTED_UP_TO = 1000
 
 
 class Side(StrEnum):
@@ -105,8 +109,10 @@ class RiskConfig:
             "price_deviation_points",
         ):
             _check_points(name, getattr(self, name))
-        if self.recent_orders_above < 0:
-            raise InvalidRiskConfig("recent_orders_above must be 0 or more")
+        if not 0 <= self.recent_orders_above < RECENT_ORDERS_COUNTED_UP_TO:
+            raise InvalidRiskConfig(
+                f"recent_orders_above must be 0 or more and below {RECENT_ORDERS_COUNTED_UP_TO}"
+            )
         if not self.fat_finger_multiple.is_finite() or self.fat_finger_multiple <= 0:
             raise InvalidRiskConfig("fat_finger_multiple must be more than 0")
         _check_ratio("price_deviation_above", self.price_deviation_above)
@@ -222,7 +228,8 @@ class RiskInputs:
     symbol_volatility: Decimal  # annualised: 0.25 is 25 %
     visible_depth: int  # opposite-side quantity visible in the book
     typical_volume: int = 0  # 0: unknown
-    recent_order_count: int = 0  # the trader's orders in the last minute
+    # The trader's orders in the last minute, counted up to RECENT_ORDERS_COUNTED_UP_TO.
+    recent_order_count: int = 0
     order_type: str = "MARKET"
 
     def __post_init__(self) -> None:
@@ -404,9 +411,10 @@ def _recent_orders_rule(inputs: RiskInputs, config: RiskConfig) -> Hit:
     if inputs.recent_order_count <= config.recent_orders_above:
         return None
     points = config.recent_orders_points
+    count = inputs.recent_order_count
+    more = " or more" if count >= RECENT_ORDERS_COUNTED_UP_TO else ""
     return points, (
-        f"{inputs.recent_order_count} orders in the last minute "
-        f"(> {config.recent_orders_above}): +{points}"
+        f"{count:,}{more} orders in the last minute (> {config.recent_orders_above}): +{points}"
     )
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from oversight.server.risk import (
+    RECENT_ORDERS_COUNTED_UP_TO,
     Band,
     InvalidRiskConfig,
     InvalidRiskInput,
@@ -160,6 +161,13 @@ def test_quantity_against_visible_depth(quantity, depth, points):
 @pytest.mark.parametrize(("count", "points"), [(0, 0), (20, 0), (21, 10), (500, 10)])
 def test_recent_orders(count, points):
     assert score(order(recent_order_count=count)) == points
+
+
+def test_recent_orders_at_the_counting_limit_say_or_more():
+    result = evaluate(order(recent_order_count=RECENT_ORDERS_COUNTED_UP_TO), DEFAULTS, "ACTIVE")
+    assert "1,000 or more orders in the last minute (> 20): +10" in result.reasons
+    result = evaluate(order(recent_order_count=999), DEFAULTS, "ACTIVE")
+    assert "999 orders in the last minute (> 20): +10" in result.reasons
 
 
 @pytest.mark.parametrize(
@@ -338,6 +346,8 @@ def test_config_round_trips_through_json():
         ({"fat_finger_multiple": "0"}, "more than 0"),
         ({"approval_notional_above": "NaN"}, "finite"),
         ({"recent_orders_above": 2.5}, "whole number"),
+        ({"recent_orders_above": RECENT_ORDERS_COUNTED_UP_TO}, "below 1000"),
+        ({"recent_orders_above": -1}, "0 or more"),
         ({"max_loss": 3}, "unknown risk settings: max_loss"),
     ],
 )

@@ -8,9 +8,10 @@ from decimal import Decimal
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from oversight.server.risk import RECENT_ORDERS_COUNTED_UP_TO
 from portfolio.ledger import account_ensure, position_of
 from tests.trades.conftest import make_symbol, order_body, set_quotes
-from trades.models import Side
+from trades.models import Order, OrderStatus, Side
 from trades.services import risk
 from trades.services.risk import Holdings, risk_facts
 
@@ -78,3 +79,27 @@ def test_the_facts_are_one_statement(trader, acme):
         facts_of(trader, acme, Side.BUY, account=account, holdings=holdings)
 
     assert len(queries.captured_queries) == 1
+
+
+def test_recent_orders_are_counted_up_to_the_limit_the_rule_needs(trader, acme):
+    """A script's thousands of orders a minute are not all counted on every order: the rule's
+    threshold is below the limit, so the count past it changes nothing."""
+    orders = [
+        Order(
+            user=trader,
+            symbol=acme,
+            client_order_id=f"burst-{n}",
+            request_fingerprint="burst",
+            side=Side.BUY,
+            order_type="MARKET",
+            time_in_force="IOC",
+            quantity=1,
+            status=OrderStatus.FILLED,
+            seq=n,
+        )
+        for n in range(RECENT_ORDERS_COUNTED_UP_TO + 5)
+    ]
+    Order.objects.bulk_create(orders[: RECENT_ORDERS_COUNTED_UP_TO - 1])
+    assert facts_for(trader, acme, Side.BUY)["recent_order_count"] == 999
+    Order.objects.bulk_create(orders[RECENT_ORDERS_COUNTED_UP_TO - 1 :])
+    assert facts_for(trader, acme, Side.BUY)["recent_order_count"] == 1000

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, DecimalField, F, IntegerField, QuerySet, Subquery, Sum
+from django.db.models import DecimalField, F, IntegerField, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from oversight import client as oversight
@@ -45,11 +45,18 @@ def _total(rows: QuerySet[Any], total: Any, *, by: str = "symbol_id") -> QuerySe
     return rows.values(by).annotate(total=total).values_list("total").order_by()
 
 
+class CountOf(Subquery):
+    """The number of rows a (sliced) queryset gives, as one column."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
+    output_field = IntegerField()
+
+
 def _facts_query(side: str) -> PreparedQuery:
     """What the order book and the trader's account add to an order's facts, in one statement
     (four before: a statement costs more to run through the driver than these sums do):
-    the quoted and resting depth on `side`, the trader's orders since `since` and what the
-    account's positions are worth."""
+    the quoted and resting depth on `side`, the trader's orders since `since` (up to
+    RECENT_ORDERS_COUNTED_UP_TO) and what the account's positions are worth."""
 
     def build(
         symbol_id: str, user_id: UUID, account_id: UUID, since: datetime
@@ -59,16 +66,15 @@ def _facts_query(side: str) -> PreparedQuery:
             Order.objects.filter(resting_filter(), symbol_id=symbol_id, side=side),
             Sum(F("quantity") - F("filled_quantity")),
         )
-        recent = _total(
-            Order.objects.filter(user_id=user_id, created_at__gte=since), Count("id"), by="user_id"
-        )
+        recent = Order.objects.filter(user_id=user_id, created_at__gte=since).order_by()
+        recent_ids = recent.values("id")[: rules.RECENT_ORDERS_COUNTED_UP_TO]
         positions = positions_value_query(account_id)
         return (
             Symbol.objects.filter(pk=symbol_id)
             .annotate(
                 quoted_depth=Subquery(quoted, output_field=IntegerField()),
                 resting_depth=Subquery(resting, output_field=IntegerField()),
-                recent_orders=Subquery(recent, output_field=IntegerField()),
+                recent_orders=CountOf(recent_ids),
                 positions_worth=Subquery(positions, output_field=DecimalField()),
             )
             .values_list("quoted_depth", "resting_depth", "recent_orders", "positions_worth")
