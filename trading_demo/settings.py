@@ -242,6 +242,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["trading_demo.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "trading_demo.negotiation.ContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": [
         "trading_demo.throttling.ApiUserRateThrottle",
         "metering.billing.QuotaGate",
