@@ -5,13 +5,15 @@
                          [--soak N]
 
 Starts the stack the way `make run` does (fresh DATA_DIR, migrate, seed_demo, the supervisor)
-on private ports, and the reference app (bench/reference) under gunicorn with 2 sync workers.
-Then, at 1, 4 and 32 connections: small MARKET IOC buys from both demo traders
-(`POST /api/trades`, a unique client_order_id each), the cheapest authenticated GET
-(`GET /api/auth/me`), one page (`GET /`, session cookie), and the reference's one-row-insert
-POST and bare GET. Every stack figure is also given as a ratio to the reference at the same
-connections. Then CPU seconds per process group, the largest RSS, the idle market process's
-CPU, the WebSocket fan-out spread and, once the stack has stopped, the ledger check.
+on private ports, and the reference app (bench/reference) under gunicorn with 2 sync workers
+and, for the GETs, under Granian as the stack's web is served. Then, at 1, 4 and 32
+connections: small MARKET IOC buys from both demo traders (`POST /api/trades`, a unique
+client_order_id each), the cheapest authenticated GET (`GET /api/auth/me`), one page (`GET /`,
+session cookie), and the reference's one-row-insert POST and bare GET. Every stack figure is
+also given as a ratio to the reference at the same connections: orders to the POST under
+gunicorn, the GETs to the bare GET under Granian (the same server type). Then CPU seconds
+per process group, the largest RSS, the idle market process's CPU, the WebSocket fan-out
+spread and, once the stack has stopped, the ledger check.
 
 Nothing is asserted about speed: a slow figure is a finding, only a crash is a failure.
 """
@@ -34,6 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import requests
 
@@ -279,18 +282,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     config.data_dir.mkdir()
     stack = Stack(config)
-    reference = ReferenceServer(workdir / "reference")
+    references = References(
+        ReferenceServer(workdir / "reference"),
+        ReferenceServer(workdir / "reference-granian", server="granian"),
+    )
     try:
         print_header(args, stack)
         stack.start()
-        reference.start()
-        run(args, stack, reference)
+        for reference in references:
+            reference.start()
+        run(args, stack, references)
     except BaseException:
         print(f"kept {workdir} for a look (supervisor log: {stack.log.path})", file=sys.stderr)
         raise
     finally:
         stack.stop()
-        reference.stop()
+        for reference in references:
+            reference.stop()
     print_supervisor(stack)
     ledger(stack)
     if args.keep:
@@ -325,7 +333,9 @@ def print_header(args: argparse.Namespace, stack: Stack) -> None:
     print(f"- machine: {os.cpu_count()} cores; {' '.join(wrk_version)}")
     print(f"- stack: {mode}; {database}")
     print(
-        "- reference: bench/reference under gunicorn, 2 sync workers, SQLite (WAL), no middleware"
+        "- reference: bench/reference (SQLite (WAL), no middleware) under gunicorn, 2 sync"
+        " workers, and for the GETs also under Granian, 2 workers x 4 threads (the stack's"
+        " server)"
     )
     print(
         f"- rows: {args.seconds:g} s each, wrk threads = min(connections, 2), "
@@ -345,7 +355,16 @@ def git(*args: str) -> str:
     return done.stdout.strip()
 
 
-def run(args: argparse.Namespace, stack: Stack, reference: ReferenceServer) -> None:
+class References(NamedTuple):
+    gunicorn: ReferenceServer
+    granian: ReferenceServer
+
+    def snapshot(self) -> Snapshot:
+        return merge(*(reference.snapshot() for reference in self))
+
+
+def run(args: argparse.Namespace, stack: Stack, references: References) -> None:
+    reference = references.gunicorn
     password = stack.config.password
     tokens = [api_token(stack.base_url, email, password) for email in TRADERS]
     cookie = session_cookie(stack.base_url, TRADERS[0], password)
@@ -367,6 +386,13 @@ def run(args: argparse.Namespace, stack: Stack, reference: ReferenceServer) -> N
         ),
         Target("reference GET", f"{reference.base_url}/ping", "get.lua", (), None),
         Target(
+            "reference GET (granian)",
+            f"{references.granian.base_url}/ping",
+            "get.lua",
+            (),
+            None,
+        ),
+        Target(
             "orders",
             f"{stack.base_url}/api/trades",
             "post_order.lua",
@@ -379,10 +405,14 @@ def run(args: argparse.Namespace, stack: Stack, reference: ReferenceServer) -> N
             f"{stack.base_url}/api/auth/me",
             "get.lua",
             ("Authorization", f"Bearer {tokens[0]}"),
-            "reference GET",
+            "reference GET (granian)",
         ),
         Target(
-            "GET / (page)", f"{stack.base_url}/", "get.lua", ("Cookie", cookie), "reference GET"
+            "GET / (page)",
+            f"{stack.base_url}/",
+            "get.lua",
+            ("Cookie", cookie),
+            "reference GET (granian)",
         ),
     ]
     rows: list[Row] = []
@@ -390,14 +420,15 @@ def run(args: argparse.Namespace, stack: Stack, reference: ReferenceServer) -> N
         # A server that died (or was killed by someone) says so, instead of wrk's bare
         # "connection refused".
         stack.ensure_running()
-        reference.ensure_running()
+        for server in references:
+            server.ensure_running()
         wrk(target, WARMUP_CONNECTIONS, WARMUP_SECONDS, args.timeout, "w")
         for connections in CONNECTIONS:
             progress(f"{target.name} at {connections} connections")
             busy, ours, everyone = machine_busy_seconds(), harness_seconds(), all_procs()
-            before = merge(stack.snapshot(), reference.snapshot())
+            before = merge(stack.snapshot(), references.snapshot())
             result = wrk(target, connections, args.seconds, args.timeout, f"c{connections}")
-            after = merge(stack.snapshot(), reference.snapshot())
+            after = merge(stack.snapshot(), references.snapshot())
             cpu = cpu_delta(before, after)
             cpu[WRK] = harness_seconds() - ours
             cpu[OTHER] = max(0.0, machine_busy_seconds() - busy - sum(cpu.values()))
@@ -415,7 +446,7 @@ def run(args: argparse.Namespace, stack: Stack, reference: ReferenceServer) -> N
     ws_url = args.ws_url or f"ws://127.0.0.1:{ws_port}/ws/"
     progress(f"fan-out to {', '.join(map(str, args.sockets))} sockets on {ws_url}")
     print_fanout(asyncio.run(run_fanout(ws_url, tokens, args.sockets, args.ticks)))
-    print_memory(stack, reference)
+    print_memory(stack, references)
 
     if args.soak:
         orders = next(row for row in rows if row.target.name == "orders" and row.connections == 32)
@@ -476,8 +507,8 @@ def print_rows(rows: list[Row]) -> None:
                 row.target.name,
                 str(row.connections),
                 f"{result.rate:,.1f}",
-                f"{result.p50_ms:,.1f}",
-                f"{result.p99_ms:,.1f}",
+                milliseconds(result.p50_ms),
+                milliseconds(result.p99_ms),
                 str(result.non2xx),
                 str(result.socket_errors),
                 ratio(result.rate, base.rate) if base else "",
@@ -499,8 +530,8 @@ def print_rows(rows: list[Row]) -> None:
         lines,
     )
     print(
-        "Ratios: orders against the reference POST, GETs and the page against the reference GET,"
-        " at the same connections."
+        "Ratios: orders against the reference POST (gunicorn), GETs and the page against the"
+        " reference GET under Granian (the stack's server type), at the same connections."
     )
 
 
@@ -536,9 +567,17 @@ def print_cpu(rows: list[Row]) -> None:
                 print(f"    {seconds:5.2f} s  {label}")
 
 
-def print_memory(stack: Stack, reference: ReferenceServer) -> None:
-    snapshot: Snapshot = merge(stack.snapshot(), reference.snapshot())
-    peaks = stack.peak_rss_kb | reference.peak_rss_kb
+def milliseconds(value: float) -> str:
+    """Two decimals below 10 ms, where one would hide the difference between 0.35 and 0.44."""
+    return f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
+
+
+def print_memory(stack: Stack, references: References) -> None:
+    snapshot: Snapshot = merge(stack.snapshot(), references.snapshot())
+    peaks = stack.peak_rss_kb.copy()
+    for reference in references:
+        for group, kb in reference.peak_rss_kb.items():
+            peaks[group] = max(peaks.get(group, 0), kb)
     print()
     print("## Memory per process group")
     table(

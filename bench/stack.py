@@ -531,12 +531,17 @@ def flush_redis(url: str) -> None:
 
 
 class ReferenceServer:
-    """bench/reference under gunicorn with 2 sync workers, SQLite in its own temp dir."""
+    """bench/reference with 2 worker processes, SQLite in its own temp dir: under gunicorn
+    (sync workers), or under Granian as the stack's web is served (WSGI, 4 threads each), for
+    the comparison of GETs on the same server type."""
 
     WORKERS = 2
+    GRANIAN_THREADS = 4
     PORT_ATTEMPTS = 3
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, server: str = "gunicorn") -> None:
+        assert server in ("gunicorn", "granian")
+        self.server = server
         self.data_dir = data_dir
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -575,25 +580,12 @@ class ReferenceServer:
         raise RuntimeError(f"the reference server did not start:\n{self._log_text()}")
 
     def _serve(self, env: dict[str, str]) -> bool:
-        """Start gunicorn on self.port; True once it answers, False when it gave up."""
+        """Start the server on self.port; True once it answers, False when it gave up."""
         if self._log is not None:
             self._log.close()
-        self._log = (self.data_dir / "gunicorn.log").open("wb")
+        self._log = (self.data_dir / "server.log").open("wb")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(self.WORKERS),
-                "--worker-class",
-                "sync",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-                "bench.reference.wsgi:application",
-            ],
+            self._argv(),
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -613,8 +605,44 @@ class ReferenceServer:
             self.process.wait()
         return False
 
+    def _argv(self) -> list[str]:
+        app = "bench.reference.wsgi:application"
+        if self.server == "granian":
+            return [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.WORKERS),
+                "--blocking-threads",
+                str(self.GRANIAN_THREADS),
+                "--log-level",
+                "warning",
+                app,
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(self.WORKERS),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--log-level",
+            "warning",
+            app,
+        ]
+
     def _log_text(self) -> str:
-        return (self.data_dir / "gunicorn.log").read_text(errors="replace")[-3000:]
+        return (self.data_dir / "server.log").read_text(errors="replace")[-3000:]
 
     def ensure_running(self) -> None:
         assert self.process is not None

@@ -188,3 +188,15 @@ def test_the_reference_takes_another_port_when_its_own_was_taken(tmp_path: Path)
             assert requests.get(f"{reference.base_url}/ping", timeout=5).status_code == 200
         finally:
             reference.stop()
+
+
+def test_the_reference_serves_under_granian_as_the_stack_does(tmp_path: Path) -> None:
+    reference = ReferenceServer(tmp_path / "reference", server="granian")
+    try:
+        reference.start()
+        answer = requests.get(f"{reference.base_url}/ping", timeout=5)
+        assert answer.status_code == 200
+        servers = [proc.argv for proc in reference.snapshot()["reference"].values()]
+        assert any("granian" in argv for argv in servers)
+    finally:
+        reference.stop()
