@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from trading_demo.supervisor import granian_argv
+
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -608,24 +610,13 @@ class ReferenceServer:
     def _argv(self) -> list[str]:
         app = "bench.reference.wsgi:application"
         if self.server == "granian":
-            return [
-                sys.executable,
-                "-m",
-                "granian",
-                "--interface",
-                "wsgi",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.WORKERS),
-                "--blocking-threads",
-                str(self.GRANIAN_THREADS),
-                "--log-level",
-                "warning",
+            return granian_argv(
                 app,
-            ]
+                host="127.0.0.1",
+                port=str(self.port),
+                workers=str(self.WORKERS),
+                threads=str(self.GRANIAN_THREADS),
+            )
         return [
             sys.executable,
             "-m",

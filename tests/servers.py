@@ -15,6 +15,8 @@ from pathlib import Path
 import requests
 from django.db import connection
 
+from trading_demo.supervisor import granian_argv
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -136,25 +138,13 @@ class Granian:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "granian",
-                    "--interface",
-                    "wsgi",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    str(self.workers),
-                    "--blocking-threads",
-                    "4",
-                    "--respawn-failed-workers",
-                    "--log-level",
-                    "warning",
+                granian_argv(
                     "trading_demo.wsgi:application",
-                ],
+                    host="127.0.0.1",
+                    port=str(self.port),
+                    workers=str(self.workers),
+                    threads="4",
+                ),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

@@ -51,6 +51,29 @@ class Child:
         say(self.name, f"started (pid {self.process.pid}): {' '.join(self.argv)}")
 
 
+def granian_argv(app: str, *, host: str, port: str, workers: str, threads: str) -> list[str]:
+    """Granian serving the WSGI `app` (also how the tests and the benchmark's reference serve)."""
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        port,
+        "--workers",
+        workers,
+        "--blocking-threads",
+        threads,
+        "--respawn-failed-workers",
+        "--log-level",
+        "warning",
+        app,
+    ]
+
+
 def processes() -> list[Child]:
     """HTTP and WebSockets are served apart, as measured on this 2-core machine (README,
     "Serving"): Granian runs the WSGI app in several worker processes on PORT (sync Django
@@ -64,29 +87,17 @@ def processes() -> list[Child]:
     return [
         Child(
             "web",
-            [
-                python,
-                "-m",
-                "granian",
-                "--interface",
-                "wsgi",
-                "--host",
-                host,
-                "--port",
-                port,
-                "--workers",
+            granian_argv(
+                "trading_demo.wsgi:application",
+                host=host,
+                port=port,
                 # 4 x 4, measured (README, "Benchmarks"): as many request slots as 2 x 8, and
                 # a writer waits less for its process's lock on the interpreter.
-                os.environ.get("WEB_CONCURRENCY", "4"),
+                workers=os.environ.get("WEB_CONCURRENCY", "4"),
                 # Threads per worker: an order waiting on the oversight service holds one,
                 # so reads go on in the others.
-                "--blocking-threads",
-                os.environ.get("WEB_THREADS", "4"),
-                "--respawn-failed-workers",
-                "--log-level",
-                "warning",
-                "trading_demo.wsgi:application",
-            ],
+                threads=os.environ.get("WEB_THREADS", "4"),
+            ),
         ),
         Child(
             "sockets",
