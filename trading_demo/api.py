@@ -149,7 +149,9 @@ class LogoutApi(APIView):
                 RefreshToken(raw).blacklist()  # type: ignore[arg-type]
             except TokenError as exc:
                 raise NotAuthenticated("Refresh token is invalid, expired or revoked.") from exc
-        if request.user.is_authenticated:
+        # A signed-in browser's session ends too; a cookie-less client has none
+        # (trading_demo/lanes.py).
+        if request.user.is_authenticated and hasattr(request._request, "session"):
             logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

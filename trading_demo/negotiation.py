@@ -24,7 +24,10 @@ class ContentNegotiation(DefaultContentNegotiation):
             meta = request._request.META
             first = renderers[0]
             accept = meta.get("HTTP_ACCEPT", "*/*")
-            format_asked = self.settings.URL_FORMAT_OVERRIDE in request.query_params
+            # No query string, no `?format=`: parsing an empty one into a QueryDict costs more.
+            format_asked = bool(meta.get("QUERY_STRING")) and (
+                self.settings.URL_FORMAT_OVERRIDE in request.query_params
+            )
             if accept in ("*/*", first.media_type) and not format_asked:
                 return first, str(first.media_type)
         selected: tuple[BaseRenderer, str] = super().select_renderer(

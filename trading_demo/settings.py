@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "trading_demo.metrics.MetricsMiddleware",
     "trading_demo.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "trading_demo.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "trading_demo.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,6 +80,22 @@ MIDDLEWARE = [
     # itself, to bill them once their status is known, so no other process_view may follow.
     "metering.billing.BillingMiddleware",
 ]
+
+# What a cookie-less API call skips (trading_demo/lanes.py): static files, the session and
+# what rides on it (CSRF, request.user, messages, axes' lockout page), HTMX, the page time zone.
+BROWSER_ONLY_MIDDLEWARE = frozenset(
+    {
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django_htmx.middleware.HtmxMiddleware",
+        "trading_demo.timezones.UserTimezoneMiddleware",
+        "axes.middleware.AxesMiddleware",
+    }
+)
+API_LANE_MIDDLEWARE = [name for name in MIDDLEWARE if name not in BROWSER_ONLY_MIDDLEWARE]
 
 ROOT_URLCONF = "trading_demo.urls"
 WSGI_APPLICATION = "trading_demo.wsgi.application"
