@@ -27,6 +27,7 @@ from tests.factories import PASSWORD
 from trading_demo import middleware as csp_middleware
 from trading_demo.lanes import LanedWSGIHandler, in_api_lane
 from trading_demo.models import User
+from trading_demo.services import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -186,6 +187,39 @@ def test_login_lockout_holds_in_the_lane(app: LanedWSGIHandler, trader: User, se
     assert right.json()["error"] == "rate_limited"
     assert right.headers["Retry-After"] == str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     assert "token" not in right.json()
+
+
+def test_a_script_signs_in_and_uses_its_token_in_the_lane(
+    app: LanedWSGIHandler, trader: User
+) -> None:
+    signed_in = call(app, "POST", "/api/auth/login", {"email": trader.email, "password": PASSWORD})
+    assert signed_in.lane
+    assert signed_in.status == 200
+    assert "Set-Cookie" not in signed_in.headers  # no session for a script
+    token = signed_in.json()["token"]
+    me = call(app, "GET", "/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert me.status == 200
+    assert me.json()["email"] == trader.email
+
+
+def test_an_alpaca_key_pair_is_served_in_the_lane(app: LanedWSGIHandler, trader: User) -> None:
+    token, secret = api_token_create(user=trader, name="bot")
+    keys = {"HTTP_APCA_API_KEY_ID": token.key_id, "HTTP_APCA_API_SECRET_KEY": secret}
+    account = call(app, "GET", "/v2/account", **keys)
+    assert account.lane
+    assert account.status == 200
+    assert account.json()["status"] == "ACTIVE"
+    refused = call(app, "GET", "/v2/account", HTTP_APCA_API_KEY_ID=token.key_id)
+    assert refused.status == 401
+    assert refused.json() == {"code": 40110000, "message": "request is not authorized"}
+
+
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_api_documents_are_served_in_the_lane(app: LanedWSGIHandler, path: str) -> None:
+    answer = call(app, "GET", path)
+    assert answer.lane
+    assert answer.status == 200
+    assert "Content-Security-Policy" in answer.headers
 
 
 def test_a_billable_call_in_the_lane_is_billed(app: LanedWSGIHandler, trader: User) -> None:
