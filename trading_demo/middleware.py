@@ -81,10 +81,10 @@ def _refused(
 
 
 class ContentSecurityPolicyMiddleware(csp.ContentSecurityPolicyMiddleware):
-    """Django's CSP middleware with each policy built once. Ours names no nonce (no inline
-    scripts at all), so the header is the same for every response; building it from the
-    settings again cost 3 % of a small API call. A policy that does name the nonce (settings
-    that add one, or a view's own `_csp_config`) is built per response, as Django does."""
+    """Django's CSP middleware with the settings' policies built once. Ours names no nonce (no
+    inline scripts at all), so the header is the same for every response; building it from the
+    settings again cost 3 % of a small API call. A policy that names the nonce, and a view's
+    own `_csp_config`, are built per response, as Django does."""
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         for header, name, attribute in (
@@ -92,35 +92,33 @@ class ContentSecurityPolicyMiddleware(csp.ContentSecurityPolicyMiddleware):
             (CSP.HEADER_REPORT_ONLY, "SECURE_CSP_REPORT_ONLY", "_csp_ro_config"),
         ):
             config: Any = getattr(response, attribute, _UNSET)
+            policy = None
             if config is _UNSET:
                 config = getattr(settings, name)
+                policy = _settings_policy(name, config)
             # Django's rules: a header the view set stays; an empty config sends none.
             if not config or header in response:
                 continue
-            if _uses_nonce(config):
-                response.headers[str(header)] = build_policy(config, csp.get_nonce(request))
-            else:
-                response.headers[str(header)] = _policy(config)
+            if policy is None:
+                policy = build_policy(config, csp.get_nonce(request))
+            response.headers[str(header)] = policy
         return response
 
 
 _UNSET = object()
 
-# Keyed by the config's identity and holding it: settings keep one dict for the process's life
-# (a test's override_settings passes a new one, so a new entry).
-_policies: dict[int, tuple[dict[str, Any], str]] = {}
+# Per setting: the config it was built from (its identity: a test's override_settings passes a
+# new dict) and its policy, or None when the policy names the nonce.
+_built: dict[str, tuple[Any, str | None]] = {}
 
 
-def _uses_nonce(config: dict[str, Any]) -> bool:
-    return any(
-        isinstance(values, list | tuple | set) and CSP.NONCE in values for values in config.values()
-    )
-
-
-def _policy(config: dict[str, Any]) -> str:
-    known = _policies.get(id(config))
+def _settings_policy(name: str, config: Any) -> str | None:
+    known = _built.get(name)
     if known is not None and known[0] is config:
         return known[1]
-    policy = build_policy(config)
-    _policies[id(config)] = (config, policy)
+    uses_nonce = bool(config) and any(
+        isinstance(values, list | tuple | set) and CSP.NONCE in values for values in config.values()
+    )
+    policy = None if uses_nonce or not config else build_policy(config)
+    _built[name] = (config, policy)
     return policy

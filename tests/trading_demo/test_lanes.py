@@ -254,14 +254,27 @@ def test_a_page_with_a_cookie_takes_the_full_chain(app: LanedWSGIHandler) -> Non
 # The policy is built once per settings dict and sent as Django would build it.
 
 
-def test_the_cached_policy_is_the_one_django_builds(settings) -> None:
+def test_the_policy_built_once_is_the_one_django_builds(settings, rf) -> None:
+    middleware = csp_middleware.ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+
+    def policy() -> str:
+        request = rf.get("/")
+        middleware.process_request(request)
+        return middleware.process_response(request, HttpResponse())["Content-Security-Policy"]
+
     settings.SECURE_CSP = {"default-src": ["'self'"], "img-src": ["'self'", "data:"]}
-    expected = build_policy(settings.SECURE_CSP)
-    assert csp_middleware._policy(settings.SECURE_CSP) == expected
-    assert csp_middleware._policy(settings.SECURE_CSP) == expected
-    # A new dict (a new setting) gets its own policy, not the old one.
+    assert policy() == policy() == build_policy(settings.SECURE_CSP)
+    # A new setting gets its own policy, not the one built before.
     settings.SECURE_CSP = {"default-src": ["'none'"]}
-    assert csp_middleware._policy(settings.SECURE_CSP) == "default-src 'none'"
+    assert policy() == "default-src 'none'"
+
+
+def test_a_views_own_policy_is_sent_as_it_asks(rf) -> None:
+    middleware = csp_middleware.ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+    response = HttpResponse()
+    response._csp_config = {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}  # type: ignore[attr-defined]
+    answered = middleware.process_response(rf.get("/"), response)
+    assert answered["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
 
 
 def test_a_view_that_turns_the_policy_off_sends_none(rf) -> None:
