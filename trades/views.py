@@ -67,7 +67,7 @@ WHOLE_NUMBER_RE = re.compile(r"[+-]?[0-9]{1,12}")
 def _selected_symbol(request: HttpRequest) -> Symbol | None:
     code = request.GET.get("symbol") or request.POST.get("symbol") or ""
     symbols = symbols_list()
-    return symbols.filter(pk=code).first() or symbols.first()
+    return (symbols.filter(pk=code).first() if code else None) or symbols.first()
 
 
 TIMEFRAME_NAMES = {
@@ -128,14 +128,17 @@ ORDER_TABS = ("open", "history")
 
 def history_context(user: User, *, tab: str = "") -> dict[str, Any]:
     """The orders panel: orders still working (open, partly filled, awaiting approval) and the
-    finished ones, newest first, each list bounded."""
+    finished ones, newest first, each list bounded. Its positions come from the account summary,
+    which the page's account card reuses (one read, one price snapshot)."""
+    summary = account_summary(user=user)
     return {
         "orders_tab": tab if tab in ORDER_TABS else "open",
         "open_orders": list(
             orders_for(user=user).filter(status__in=CANCELABLE_STATUSES)[:HISTORY_ROWS]
         ),
         "orders": list(orders_for(user=user).filter(status__in=FINISHED_STATUSES)[:HISTORY_ROWS]),
-        "positions": summary.positions if (summary := account_summary(user=user)) else [],
+        "positions": summary.positions if summary else [],
+        "summary": summary,
     }
 
 

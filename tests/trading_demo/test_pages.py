@@ -3,7 +3,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from portfolio.ledger import account_ensure
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +133,18 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(client, trader):
     assert {"/api/auth/login", "/api/auth/refresh", "/api/auth/me"} <= set(paths)
     docs = client.get("/api/docs/").content.decode()
     assert "cdn" not in docs.lower() and "/static/drf_spectacular_sidecar/" in docs
+
+
+def test_the_dashboard_reads_the_account_summary_once(client, trader, acme):
+    # The orders panel's positions and the sidebar's account card share one read (and so one
+    # price snapshot).
+    account_ensure(user=trader)
+    client.force_login(trader)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert response.status_code == 200
+    account_reads = [q for q in queries if 'FROM "portfolio_account"' in q["sql"]]
+    assert len(account_reads) == 1
+    # No symbol asked for: no lookup of the empty one before taking the first.
+    assert not [q for q in queries if '"trades_symbol"."symbol" = \'\'' in q["sql"]]
+    assert "Equity" in response.content.decode()
