@@ -132,6 +132,9 @@ def test_an_unrelated_cookie_changes_nothing_in_the_answer(
     assert lane.headers["Content-Security-Policy"] == build_policy(django_settings.SECURE_CSP)
     assert lane.headers["X-Content-Type-Options"] == "nosniff"
     assert "Set-Cookie" not in lane.headers
+    # The lane's chain really answered: no session middleware, so no `Vary: Cookie`.
+    assert "Cookie" in full.headers["Vary"]
+    assert "Cookie" not in lane.headers["Vary"]
     # Both chains count against the one rate limit.
     remaining = int(lane.headers["X-RateLimit-Remaining"])
     assert int(full.headers["X-RateLimit-Remaining"]) == remaining - 1
