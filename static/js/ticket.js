@@ -135,8 +135,10 @@
   });
 
   // After the ticket is swapped (placed, refused, asked to confirm) the focus goes where the
-  // trader's next key belongs: the confirm button, the error, or the notice.
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // trader's next key belongs: the confirm button, the error, or the notice. After the settle,
+  // not the swap: htmx wires the new fragment's triggers (the estimate's) only when it settles,
+  // and keys typed into a ticket focused before that would reach no listener.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var card = document.getElementById("order-form-card");
     if (card && (event.target === card || card.contains(event.target))) {
       var form = ticketForm();

@@ -92,9 +92,18 @@ def test_the_whole_order_flow_by_keyboard(daphne, browser_context, trader):
     page.keyboard.type("150")
     expect(page.get_by_test_id("estimate-notional")).to_have_text("$15,000.00")
     expect(page.get_by_test_id("estimate-approval")).to_contain_text("manager's approval")
+    # Where the ticket puts the focus, the new ticket must already be settled (htmx wires its
+    # triggers then): a key typed at a ticket still marked htmx-added would reach no listener.
+    page.evaluate(
+        "() => document.addEventListener('focusin', (event) => {"
+        " if (!event.target.matches('[data-ticket-focus]')) return;"
+        " if (event.target.closest('.htmx-added')) window.focusedUnsettled = true;"
+        " })"
+    )
     page.keyboard.press("Enter")
     confirm = page.get_by_role("button", name="Confirm order")
     expect(confirm).to_be_focused()
+    assert page.evaluate("window.focusedUnsettled === undefined")
     # Esc backs out of the confirmation, to the quantity, with nothing placed.
     page.keyboard.press("Escape")
     expect(confirm).to_have_count(0)
